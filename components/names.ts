@@ -1,0 +1,41 @@
+/** Label carried by every Docker object of a replica set; its value is the cluster name. */
+export const CLUSTER_LABEL = "postgres-replication.cluster";
+/** Label carried by every container and data volume: the instance number. */
+export const INSTANCE_LABEL = "postgres-replication.instance";
+
+/** Mount points inside every container (as in the tutorial). */
+export const DATA_DIR = "/data";
+export const CONFIG_DIR = "/config";
+export const ARCHIVE_DIR = "/mnt/server/archive";
+export const POSTGRES_PORT = 5432;
+
+/** Instance numbers 1 … standbys + 1. */
+export function instanceNumbers(standbys: number): number[] {
+  return Array.from({ length: standbys + 1 }, (_, i) => i + 1);
+}
+
+export function containerName(cluster: string, instance: number): string {
+  return `${cluster}-${instance}`;
+}
+
+export function dataVolumeName(cluster: string, instance: number): string {
+  return `${cluster}-${instance}-data`;
+}
+
+/** Holds postgresql.conf, pg_hba.conf, pg_ident.conf and the password files, mounted at /config. */
+export function configVolumeName(cluster: string, instance: number): string {
+  return `${cluster}-${instance}-config`;
+}
+
+export function archiveVolumeName(cluster: string): string {
+  return `${cluster}-wal-archive`;
+}
+
+/** Physical slot for an instance while it is a standby; slot names allow [a-z0-9_] only. */
+export function slotName(cluster: string, instance: number): string {
+  return `${cluster.replace(/-/g, "_")}_${instance}`;
+}
+
+export function hostPortOf(firstHostPort: number, instance: number): number {
+  return firstHostPort + instance - 1;
+}

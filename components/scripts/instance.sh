@@ -1,0 +1,121 @@
+#!/bin/sh
+# Runs inside an instance's container, or in a throwaway container on the instance's volumes.
+# postgres-replication writes it to /config together with instance.env, which says what the
+# instance should be (ROLE) and where its primary is. POSIX sh: the image may not have bash.
+#
+#   instance.sh start postgres ARGS...   container entrypoint: guard, then the image's entrypoint
+#   instance.sh clone                    base backup from the primary into an empty /data
+#   instance.sh rewind                   make a former primary (or a diverged standby) follow
+#                                        the primary again: pg_rewind, else a fresh clone
+set -eu
+
+# shellcheck source=/dev/null
+. /config/instance.env
+PGDATA=/data
+
+log() { echo "[$INSTANCE_NAME] $*" >&2; }
+
+as_postgres() {
+  if [ "$(id -u)" != 0 ]; then
+    "$@"
+  elif command -v gosu >/dev/null 2>&1; then
+    gosu postgres "$@"
+  elif command -v su-exec >/dev/null 2>&1; then
+    su-exec postgres "$@"
+  else
+    setpriv --reuid=postgres --regid=postgres --init-groups "$@"
+  fi
+}
+
+prepare_data_dir() {
+  mkdir -p "$PGDATA"
+  chown postgres:postgres "$PGDATA"
+  chmod 0700 "$PGDATA"
+}
+
+wipe_data_dir() {
+  find "$PGDATA" -mindepth 1 -delete
+}
+
+# Standbys take primary_conninfo and primary_slot_name from /config/postgresql.conf, so that
+# pointing them at another primary is a reload. pg_basebackup -R and pg_rewind leave copies in
+# postgresql.auto.conf that would take precedence; remove them.
+drop_auto_conninfo() {
+  auto="$PGDATA/postgresql.auto.conf"
+  [ -f "$auto" ] || return 0
+  sed -i '/^[[:space:]]*primary_conninfo/d; /^[[:space:]]*primary_slot_name/d' "$auto"
+  if grep -qi 'password' "$auto"; then
+    log "refusing to keep a password in $auto"
+    exit 1
+  fi
+}
+
+mark_standby() {
+  as_postgres touch "$PGDATA/standby.signal"
+}
+
+clone() {
+  if [ -s "$PGDATA/PG_VERSION" ]; then
+    log "data directory already holds a database cluster; not cloning"
+    return 0
+  fi
+  prepare_data_dir
+  wipe_data_dir
+  log "base backup from $PRIMARY_HOST${SLOT:+ using slot $SLOT}"
+  if ! as_postgres pg_basebackup --pgdata="$PGDATA" --format=plain --wal-method=stream \
+    --write-recovery-conf --checkpoint=fast --progress --verbose ${SLOT:+--slot="$SLOT"} \
+    --dbname="host=$PRIMARY_HOST port=5432 user=$REPLICATION_USER passfile=/config/replication.pgpass application_name=$INSTANCE_NAME"; then
+    wipe_data_dir
+    log "base backup from $PRIMARY_HOST failed; the data directory was left empty"
+    exit 1
+  fi
+  drop_auto_conninfo
+  log "base backup complete"
+}
+
+rewind() {
+  if [ ! -s "$PGDATA/PG_VERSION" ]; then
+    clone
+    return 0
+  fi
+  prepare_data_dir
+  log "pg_rewind against $PRIMARY_HOST"
+  if as_postgres pg_rewind --target-pgdata="$PGDATA" --progress \
+    --source-server="host=$PRIMARY_HOST port=5432 user=$SUPERUSER dbname=postgres passfile=/config/superuser.pgpass"; then
+    drop_auto_conninfo
+    mark_standby
+    log "rewound; starts as a standby of $PRIMARY_HOST"
+  else
+    log "pg_rewind could not make this instance follow $PRIMARY_HOST; taking a fresh base backup"
+    wipe_data_dir
+    clone
+  fi
+}
+
+start() {
+  if [ "$ROLE" = standby ]; then
+    if [ ! -s "$PGDATA/PG_VERSION" ]; then
+      # Never let the image's entrypoint initdb here: that would be a second, empty primary.
+      log "standby with an empty data directory"
+      clone
+    elif [ ! -f "$PGDATA/standby.signal" ]; then
+      # A former primary coming back after a failover: it must not accept writes until it has
+      # rejoined, so it starts in recovery.
+      log "fenced: no longer the primary, starting read-only as a standby"
+      mark_standby
+    fi
+  fi
+  exec docker-entrypoint.sh "$@"
+}
+
+command=${1:-}
+[ $# -gt 0 ] && shift
+case "$command" in
+  start) start "$@" ;;
+  clone) clone ;;
+  rewind) rewind ;;
+  *)
+    log "usage: instance.sh start|clone|rewind"
+    exit 2
+    ;;
+esac

@@ -1,0 +1,47 @@
+# Makes an instance a streaming standby of the primary. Runs before the instance's container
+# is first created, and again whenever the primary changes.
+#   empty data volume                        -> base backup (pg_basebackup -Fp -Xs -R)
+#   running standby streaming from primary   -> nothing to do
+#   former primary, or a diverged standby    -> stop it, pg_rewind (else a fresh clone), start
+# Environment: CLUSTER, CONTAINER, IMAGE, NETWORK, DATA_VOLUME, CONFIG_VOLUME, ARCHIVE_VOLUME
+#   (empty when there is no archive), PRIMARY_CONTAINER, SUPERUSER.
+require_env CLUSTER CONTAINER IMAGE NETWORK DATA_VOLUME CONFIG_VOLUME PRIMARY_CONTAINER SUPERUSER
+
+data_state() {
+  docker run --rm --network none --entrypoint /bin/sh -v "$DATA_VOLUME:/data" "$IMAGE" -c \
+    'if [ ! -s /data/PG_VERSION ]; then echo empty; elif [ -f /data/standby.signal ]; then echo standby; else echo primary; fi'
+}
+
+streaming_from_primary() {
+  [ "$(psql_in "$CONTAINER" -c "select status from pg_stat_wal_receiver where sender_host = '$PRIMARY_CONTAINER'")" = streaming ]
+}
+
+wait_for 120 "$PRIMARY_CONTAINER to accept connections" accepts_sql "$PRIMARY_CONTAINER"
+
+if container_running "$CONTAINER"; then
+  if in_recovery "$CONTAINER" && wait_for 30 "$CONTAINER to stream from $PRIMARY_CONTAINER" streaming_from_primary; then
+    log "$CONTAINER is a standby streaming from $PRIMARY_CONTAINER"
+    exit 0
+  fi
+  log "$CONTAINER does not follow $PRIMARY_CONTAINER; stopping it to rejoin"
+  docker stop "$CONTAINER" >/dev/null
+fi
+
+case "$(data_state)" in
+  empty) run_instance_script clone ;;
+  primary) run_instance_script rewind ;;
+  standby)
+    if container_exists "$CONTAINER"; then
+      # It was stopped above because it could not follow the primary, or it was stopped
+      # before this run: either way its history may have diverged.
+      run_instance_script rewind
+    else
+      log "$DATA_VOLUME holds a standby; its container will start from it"
+    fi
+    ;;
+esac
+
+if container_exists "$CONTAINER" && ! container_running "$CONTAINER"; then
+  docker start "$CONTAINER" >/dev/null
+  log "$CONTAINER started"
+fi

@@ -1,0 +1,54 @@
+# Shared by every command script; postgres-replication prepends it to each script's text.
+# Inputs come from environment variables only; secrets are never passed as arguments.
+set -euo pipefail
+
+log() { printf '%s\n' "$*" >&2; }
+fail() {
+  log "error: $*"
+  exit 1
+}
+
+require_env() {
+  local name
+  for name in "$@"; do
+    [ -n "${!name:-}" ] || fail "environment variable $name is not set"
+  done
+}
+
+container_exists() { docker container inspect "$1" >/dev/null 2>&1; }
+container_running() { [ "$(docker container inspect -f '{{.State.Running}}' "$1" 2>/dev/null)" = true ]; }
+
+# SQL as the superuser over the container's local socket (peer authentication: no password).
+psql_in() {
+  local container=$1
+  shift
+  docker exec -i -u postgres "$container" \
+    psql -X -q -At -v ON_ERROR_STOP=1 -U "$SUPERUSER" -d postgres "$@"
+}
+
+accepts_sql() { psql_in "$1" -c 'select 1' >/dev/null 2>&1; }
+in_recovery() { [ "$(psql_in "$1" -c 'select pg_is_in_recovery()')" = t ]; }
+
+# wait_for SECONDS DESCRIPTION COMMAND...: retry COMMAND every second until it succeeds.
+wait_for() {
+  local seconds=$1 description=$2
+  shift 2
+  local deadline=$((SECONDS + seconds))
+  until "$@"; do
+    if ((SECONDS >= deadline)); then
+      log "gave up after ${seconds}s waiting for $description"
+      return 1
+    fi
+    sleep 1
+  done
+}
+
+# Runs /config/instance.sh in a throwaway container on an instance's volumes.
+run_instance_script() {
+  local action=$1
+  local mounts=(-v "$DATA_VOLUME:/data" -v "$CONFIG_VOLUME:/config")
+  if [ -n "${ARCHIVE_VOLUME:-}" ]; then mounts+=(-v "$ARCHIVE_VOLUME:/mnt/server/archive"); fi
+  docker run --rm --network "$NETWORK" --user root --entrypoint /bin/sh \
+    --label "postgres-replication.cluster=$CLUSTER" "${mounts[@]}" \
+    "$IMAGE" /config/instance.sh "$action"
+}

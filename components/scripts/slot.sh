@@ -1,0 +1,31 @@
+# Creates (create) or drops (delete) one standby's physical replication slot on the primary.
+# Usage: slot.sh create|delete. Environment: PRIMARY_CONTAINER, SUPERUSER, SLOT.
+require_env PRIMARY_CONTAINER SUPERUSER SLOT
+action=${1:?create or delete}
+
+if [ "$action" = create ]; then
+  wait_for 120 "$PRIMARY_CONTAINER to accept connections" accepts_sql "$PRIMARY_CONTAINER"
+  psql_in "$PRIMARY_CONTAINER" -v slot="$SLOT" <<'SQL'
+SELECT pg_create_physical_replication_slot(:'slot', true)
+WHERE NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = :'slot');
+SQL
+  log "replication slot $SLOT is in place on $PRIMARY_CONTAINER"
+  exit 0
+fi
+
+# delete: the standby is gone, so its slot would only hold WAL back.
+if ! container_running "$PRIMARY_CONTAINER" || ! accepts_sql "$PRIMARY_CONTAINER"; then
+  log "$PRIMARY_CONTAINER is not running; nothing to drop"
+  exit 0
+fi
+slot_inactive() {
+  [ "$(psql_in "$PRIMARY_CONTAINER" -v slot="$SLOT" <<'SQL'
+SELECT count(*) FROM pg_replication_slots WHERE slot_name = :'slot' AND active;
+SQL
+  )" = 0 ]
+}
+wait_for 30 "slot $SLOT to be released" slot_inactive || fail "slot $SLOT is still in use"
+psql_in "$PRIMARY_CONTAINER" -v slot="$SLOT" <<'SQL' >/dev/null
+SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = :'slot';
+SQL
+log "replication slot $SLOT dropped on $PRIMARY_CONTAINER"

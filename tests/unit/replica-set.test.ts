@@ -1,0 +1,309 @@
+import * as pulumi from "@pulumi/pulumi";
+
+import {
+  installMocks,
+  recordProgram,
+  RegisteredResource,
+  resolve,
+} from "./support/recording-mocks";
+
+installMocks();
+
+// Imported after the mocks are installed, as Pulumi's unit-testing guide prescribes.
+import {
+  PostgresReplicaSet,
+  PostgresReplicaSetArgs,
+  REPLICA_SET_TYPE,
+} from "../../components/postgres-replica-set";
+
+const CONTAINER = "docker:index/container:Container";
+const VOLUME = "docker:index/volume:Volume";
+const COMMAND = "command:local:Command";
+
+async function deploy(
+  args: PostgresReplicaSetArgs,
+  name = "postgres",
+): Promise<{ set: PostgresReplicaSet; resources: RegisteredResource[] }> {
+  let set: PostgresReplicaSet | undefined;
+  const resources = await recordProgram(() => {
+    set = new PostgresReplicaSet(name, args);
+  });
+  return { set: set!, resources };
+}
+
+const byName = (resources: RegisteredResource[], name: string): RegisteredResource => {
+  const found = resources.find((r) => r.name === name);
+  if (!found) throw new Error(`no resource ${name}`);
+  return found;
+};
+const dependsOn = (resources: RegisteredResource[], from: string, to: string) =>
+  byName(resources, from).dependencies.includes(byName(resources, to).name);
+const env = (r: RegisteredResource) => (r.inputs.environment ?? {}) as Record<string, string>;
+
+function expectedInventory(standbys: number): string[] {
+  const names = [
+    "postgres",
+    "postgres-network",
+    "postgres-image",
+    "postgres-wal-archive",
+    "postgres-superuser-password",
+    "postgres-replication-password",
+    "postgres-promote",
+    "postgres-roles",
+  ];
+  for (let n = 1; n <= standbys + 1; n++) {
+    names.push(
+      `postgres-${n}`,
+      `postgres-${n}-data`,
+      `postgres-${n}-config`,
+      `postgres-${n}-configure`,
+    );
+    if (n > 1) names.push(`postgres-${n}-slot`, `postgres-${n}-join`, `postgres-${n}-streaming`);
+  }
+  return names.sort();
+}
+
+describe("inventory", () => {
+  test.each([0, 1, 4])(
+    "standbys = %i registers exactly the expected resources",
+    async (standbys) => {
+      const { resources } = await deploy({ standbys });
+      expect(resources.map((r) => r.name).sort()).toEqual(expectedInventory(standbys));
+    },
+  );
+
+  test("every child is parented to the component", async () => {
+    const { resources } = await deploy({ standbys: 2 });
+    const component = byName(resources, "postgres");
+    expect(component.type).toBe(REPLICA_SET_TYPE);
+    for (const r of resources.filter((x) => x !== component)) {
+      expect([r.name, r.parent]).toEqual([r.name, component.name]);
+    }
+  });
+
+  test("Docker objects carry the contract's names and the cluster label", async () => {
+    const { resources } = await deploy({ standbys: 1, clusterName: "pg" }, "pg");
+    const dockerNames = resources
+      .filter(
+        (r) =>
+          r.type.startsWith("docker:index/") && r.type !== "docker:index/remoteImage:RemoteImage",
+      )
+      .map((r) => r.inputs.name)
+      .sort();
+    expect(dockerNames).toEqual(
+      [
+        "pg",
+        "pg-1",
+        "pg-1-config",
+        "pg-1-data",
+        "pg-2",
+        "pg-2-config",
+        "pg-2-data",
+        "pg-wal-archive",
+      ].sort(),
+    );
+    for (const r of resources.filter(
+      (x) => x.type.startsWith("docker:index/") && x.inputs.labels,
+    )) {
+      expect(r.inputs.labels).toContainEqual({
+        label: "postgres-replication.cluster",
+        value: "pg",
+      });
+    }
+  });
+
+  test("containers follow the tutorial: PGDATA=/data, config_file, mounts, image by ID", async () => {
+    const { resources } = await deploy({ standbys: 1 });
+    const container = byName(resources, "postgres-2");
+    expect(container.inputs.image).toBe("sha256:test-image");
+    expect(container.inputs.envs).toContain("PGDATA=/data");
+    expect(container.inputs.envs).toContain("POSTGRES_USER=postgresadmin");
+    expect(container.inputs.envs).toContain("POSTGRES_DB=postgresdb");
+    expect(container.inputs.command).toEqual(["-c", "config_file=/config/postgresql.conf"]);
+    const targets = (container.inputs.mounts as { target: string }[]).map((m) => m.target);
+    expect(targets.sort()).toEqual(["/config", "/data", "/mnt/server/archive"]);
+    expect(container.inputs.wait).toBe(true);
+    expect(container.inputs.restart).toBe("unless-stopped");
+    expect(container.deleteBeforeReplace).toBe(true);
+    expect(JSON.stringify(container.inputs.healthcheck)).toContain("pg_isready");
+  });
+
+  test("without the archive there is no archive volume and no archive mount", async () => {
+    const { resources } = await deploy({ walArchive: false, replicationSlots: false });
+    expect(resources.filter((r) => r.type === VOLUME).map((r) => r.name)).not.toContain(
+      "postgres-wal-archive",
+    );
+    expect(resources.map((r) => r.name)).not.toContain("postgres-2-slot");
+    const mounts = byName(resources, "postgres-1").inputs.mounts as { target: string }[];
+    expect(mounts.map((m) => m.target)).not.toContain("/mnt/server/archive");
+  });
+});
+
+describe("ordering", () => {
+  test("a base backup waits for the healthy primary, the replication user and its slot", async () => {
+    const { resources } = await deploy({ standbys: 2 });
+    expect(byName(resources, "postgres-1").inputs.wait).toBe(true);
+    for (const n of [2, 3]) {
+      expect(dependsOn(resources, `postgres-${n}-join`, "postgres-roles")).toBe(true);
+      expect(dependsOn(resources, `postgres-${n}-join`, "postgres-promote")).toBe(true);
+      expect(dependsOn(resources, `postgres-${n}-join`, `postgres-${n}-slot`)).toBe(true);
+      expect(dependsOn(resources, `postgres-${n}-join`, `postgres-${n}-configure`)).toBe(true);
+      expect(dependsOn(resources, `postgres-${n}`, `postgres-${n}-join`)).toBe(true);
+      expect(dependsOn(resources, `postgres-${n}-streaming`, `postgres-${n}`)).toBe(true);
+    }
+    expect(dependsOn(resources, "postgres-promote", "postgres-1")).toBe(true);
+    expect(dependsOn(resources, "postgres-roles", "postgres-promote")).toBe(true);
+    expect(dependsOn(resources, "postgres-1", "postgres-1-configure")).toBe(true);
+  });
+
+  test("the primary is configured after the standbys, so a restart reaches it last", async () => {
+    const { resources } = await deploy({ standbys: 2 });
+    expect(dependsOn(resources, "postgres-1-configure", "postgres-2-configure")).toBe(true);
+    expect(dependsOn(resources, "postgres-1-configure", "postgres-3-configure")).toBe(true);
+  });
+});
+
+describe("security", () => {
+  const given = {
+    superuserPassword: pulumi.secret("Given-superuser-Pw"),
+    replicationPassword: pulumi.secret("Given-repl-Pw"),
+  };
+
+  test("published ports bind to bindAddress, one per instance from hostPort", async () => {
+    const { resources } = await deploy({ standbys: 2, hostPort: 6000, bindAddress: "127.0.0.2" });
+    const ports = resources
+      .filter((r) => r.type === CONTAINER)
+      .map((r) => r.inputs.ports as { ip: string; external: number; internal: number }[]);
+    expect(ports.flat()).toEqual([
+      { internal: 5432, external: 6000, ip: "127.0.0.2", protocol: "tcp" },
+      { internal: 5432, external: 6001, ip: "127.0.0.2", protocol: "tcp" },
+      { internal: 5432, external: 6002, ip: "127.0.0.2", protocol: "tcp" },
+    ]);
+  });
+
+  test("every output that carries a password is secret; the others are not", async () => {
+    const { set } = await deploy({ standbys: 1, ...given });
+    for (const output of [
+      set.connectionString,
+      set.readWriteUri,
+      set.readOnlyUri,
+      set.superuserPassword,
+      set.replicationPassword,
+    ]) {
+      expect(await pulumi.isSecret(output)).toBe(true);
+    }
+    expect(await pulumi.isSecret(set.primaryEndpoint)).toBe(false);
+    expect(await resolve(set.superuserPassword)).toBe("Given-superuser-Pw");
+  });
+
+  test("passwords are generated with @pulumi/random when not given", async () => {
+    const { set, resources } = await deploy({ standbys: 1 });
+    const generated = resources.filter(
+      (r) => r.type === "random:index/randomPassword:RandomPassword",
+    );
+    expect(generated.map((r) => r.name).sort()).toEqual([
+      "postgres-replication-password",
+      "postgres-superuser-password",
+    ]);
+    expect(generated[0].inputs.length).toBeGreaterThanOrEqual(24);
+    expect(await resolve(set.superuserPassword)).toBe("generated-postgres-superuser-password");
+  });
+
+  test("no password appears in command text or container inputs; commands holding one log nothing", async () => {
+    const { resources } = await deploy({ standbys: 2, ...given });
+    const holders = resources.filter((r) =>
+      Object.values(env(r)).some((v) => v === "Given-superuser-Pw"),
+    );
+    expect(holders.map((r) => r.name).sort()).toEqual([
+      "postgres-1-configure",
+      "postgres-2-configure",
+      "postgres-3-configure",
+      "postgres-roles",
+    ]);
+    const secrets = ["Given-superuser-Pw", "Given-repl-Pw"];
+    for (const r of resources.filter((x) => x.type === COMMAND)) {
+      const text = [r.inputs.create, r.inputs.update, r.inputs.delete, r.inputs.stdin].join("\n");
+      for (const secret of secrets) expect(text).not.toContain(secret);
+      const holdsSecret = Object.values(env(r)).some((v) => secrets.includes(v));
+      if (holdsSecret) {
+        expect([r.name, r.inputs.logging]).toEqual([r.name, "none"]);
+        expect([r.name, r.secretInputs]).toEqual([r.name, ["environment"]]);
+      }
+    }
+    for (const r of resources.filter((x) => x.type === CONTAINER)) {
+      for (const secret of secrets) expect(JSON.stringify(r.inputs)).not.toContain(secret);
+    }
+  });
+
+  test("connection URIs are libpq URIs with the password URL-encoded", async () => {
+    const { set } = await deploy({
+      standbys: 1,
+      superuserPassword: pulumi.secret("a b'$\\\"@"),
+    });
+    expect(await resolve(set.connectionString)).toBe(
+      "postgresql://postgresadmin:a%20b'%24%5C%22%40@127.0.0.1:5000/postgresdb",
+    );
+    expect(await resolve(set.readWriteUri)).toBe(
+      "postgresql://postgresadmin:a%20b'%24%5C%22%40@127.0.0.1:5000,127.0.0.1:5001/postgresdb?target_session_attrs=read-write",
+    );
+    expect(await resolve(set.readOnlyUri)).toMatch(/target_session_attrs=prefer-standby$/);
+  });
+});
+
+describe("scaling", () => {
+  test.each([0, 1, 2])(
+    "resources for standbys = %i are a subset of those for two more, with identical inputs",
+    async (k) => {
+      const small = (await deploy({ standbys: k })).resources;
+      const large = (await deploy({ standbys: k + 2 })).resources;
+      const largeByName = new Map(large.map((r) => [r.name, r]));
+      for (const r of small) {
+        expect([r.name, largeByName.get(r.name)?.inputs]).toEqual([r.name, r.inputs]);
+      }
+      expect(large.length).toBeGreaterThan(small.length);
+    },
+  );
+
+  test("outputs list the instances in order with their roles and ports", async () => {
+    const { set } = await deploy({ standbys: 2 });
+    expect(await resolve(set.instances)).toEqual([
+      { name: "postgres-1", role: "primary", hostPort: 5000 },
+      { name: "postgres-2", role: "standby", hostPort: 5001 },
+      { name: "postgres-3", role: "standby", hostPort: 5002 },
+    ]);
+    expect(await resolve(set.primary)).toBe("postgres-1");
+    expect(await resolve(set.primaryEndpoint)).toBe("127.0.0.1:5000");
+    expect(await resolve(set.standbyEndpoints)).toEqual(["127.0.0.1:5001", "127.0.0.1:5002"]);
+    expect(await resolve(set.network)).toBe("postgres");
+  });
+});
+
+describe("promotion", () => {
+  test("primary = 2 promotes instance 2 and makes instances 1 and 3 follow it", async () => {
+    const { resources, set } = await deploy({ standbys: 2, primary: 2 });
+    expect(env(byName(resources, "postgres-promote")).TARGET).toBe("postgres-2");
+    expect(byName(resources, "postgres-promote").inputs.create).toMatch(/pg_ctl promote/);
+    expect(dependsOn(resources, "postgres-promote", "postgres-2")).toBe(true);
+    for (const n of [1, 3]) {
+      expect(env(byName(resources, `postgres-${n}-join`)).PRIMARY_CONTAINER).toBe("postgres-2");
+      expect(env(byName(resources, `postgres-${n}-slot`)).PRIMARY_CONTAINER).toBe("postgres-2");
+      expect(env(byName(resources, `postgres-${n}-configure`)).POSTGRESQL_CONF).toMatch(
+        /^primary_conninfo = 'host=postgres-2 /m,
+      );
+    }
+    expect(env(byName(resources, "postgres-2-configure")).POSTGRESQL_CONF).toMatch(
+      /^primary_conninfo = ''$/m,
+    );
+    expect(resources.map((r) => r.name)).not.toContain("postgres-2-join");
+    expect(await resolve(set.primary)).toBe("postgres-2");
+    expect(await resolve(set.standbyEndpoints)).toEqual(["127.0.0.1:5000", "127.0.0.1:5002"]);
+  });
+
+  test("a role change replaces no container: container inputs do not depend on the primary", async () => {
+    const before = (await deploy({ standbys: 2, primary: 1 })).resources;
+    const after = (await deploy({ standbys: 2, primary: 2 })).resources;
+    for (const n of [1, 2, 3]) {
+      expect(byName(after, `postgres-${n}`).inputs).toEqual(byName(before, `postgres-${n}`).inputs);
+    }
+  });
+});
