@@ -146,6 +146,7 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
             environment: {
               CLUSTER: cluster,
               CONTAINER: containerName(cluster, n),
+              ROLE: n === settings.primary ? "primary" : "standby",
               IMAGE: image.imageId,
               CONFIG_VOLUME: configVolumes.get(n)!.name,
               ARCHIVE_VOLUME: archiveVolume,

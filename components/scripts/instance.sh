@@ -80,7 +80,10 @@ rewind() {
   fi
   prepare_data_dir
   log "pg_rewind against $PRIMARY_HOST"
+  # --config-file: the crash recovery pg_rewind may run first must use this cluster's real
+  # settings (wal_log_hints above all), not the unused postgresql.conf in the data directory.
   if as_postgres pg_rewind --target-pgdata="$PGDATA" --progress \
+    --config-file=/config/postgresql.conf --restore-target-wal \
     --source-server="host=$PRIMARY_HOST port=5432 user=$SUPERUSER dbname=postgres passfile=/config/superuser.pgpass"; then
     drop_auto_conninfo
     mark_standby

@@ -1,39 +1,55 @@
 # Makes TARGET the only writable instance of the cluster: the tutorial's failover, and a
 # switchover when the old primary is still running.
-#   1. every other running instance that accepts writes is stopped (a fast shutdown first
-#      sends its remaining WAL to the connected standbys);
-#   2. TARGET waits until it has replayed everything the old primary wrote;
+#   1. every other running instance that accepts writes is stopped, once TARGET streams from
+#      it (a fast shutdown first sends all remaining WAL to the connected standbys);
+#   2. TARGET waits until it has replayed the old primary's last record;
 #   3. TARGET is promoted (pg_ctl promote), unless it is a primary already.
-# The old primary rejoins later as a standby (join-standby.sh); until then it stays stopped,
-# and if it is started anyway, /config/instance.sh starts it read-only.
+# The old primary rejoins afterwards as a standby (join-standby.sh); until then it stays
+# stopped, and if it is started anyway, /config/instance.sh starts it read-only.
 # Environment: CLUSTER, TARGET, SUPERUSER.
 require_env CLUSTER TARGET SUPERUSER
 
-container_running "$TARGET" || fail "$TARGET is not running, so it cannot become the primary"
+container_exists "$TARGET" || fail "$TARGET does not exist, so it cannot become the primary"
+if ! container_running "$TARGET"; then
+  log "starting $TARGET"
+  docker start "$TARGET" >/dev/null
+fi
 wait_for 120 "$TARGET to accept connections" accepts_sql "$TARGET"
 
+streams_from() {
+  [ "$(psql_in "$TARGET" -c "select status from pg_stat_wal_receiver where sender_host = '$1'")" = streaming ]
+}
 checkpoint_lsn_of_stopped() {
   docker run --rm --network none --user postgres --entrypoint pg_controldata \
-    -v "$1-data:/data" "$IMAGE_OF_TARGET" /data |
+    -v "$1-data:/data" "$(docker container inspect -f '{{.Image}}' "$1")" /data |
     sed -n 's/^Latest checkpoint location: *//p'
 }
 replayed_up_to() {
   [ "$(psql_in "$TARGET" -c "select pg_last_wal_replay_lsn() >= '$1'::pg_lsn")" = t ]
 }
-IMAGE_OF_TARGET=$(docker container inspect -f '{{.Image}}' "$TARGET")
+# Undo a switchover that cannot complete: the old primary comes back as the primary.
+restore_old_primary() {
+  docker run --rm --network none --user root --entrypoint /bin/sh -v "$1-config:/config" \
+    "$(docker container inspect -f '{{.Image}}' "$1")" -c 'sed -i "s/^ROLE=.*/ROLE=primary/" /config/instance.env'
+  docker start "$1" >/dev/null
+}
 
 for other in $(docker ps --filter "label=postgres-replication.cluster=$CLUSTER" --format '{{.Names}}'); do
   [ "$other" = "$TARGET" ] && continue
   accepts_sql "$other" || continue
   in_recovery "$other" && continue
+  if in_recovery "$TARGET"; then
+    wait_for 60 "$TARGET to stream from $other" streams_from "$other" ||
+      fail "$TARGET is not streaming from the primary $other; switchover refused, nothing was changed"
+  fi
   log "switchover: stopping the old primary $other"
   docker stop "$other" >/dev/null
   if in_recovery "$TARGET"; then
     lsn=$(checkpoint_lsn_of_stopped "$other")
     log "waiting for $TARGET to replay up to $lsn, the old primary's last record"
-    if ! wait_for 120 "$TARGET to replay $lsn" replayed_up_to "$lsn"; then
-      docker start "$other" >/dev/null
-      fail "$TARGET did not catch up with $other; switchover aborted and $other restarted as primary"
+    if ! wait_for 60 "$TARGET to replay $lsn" replayed_up_to "$lsn"; then
+      restore_old_primary "$other"
+      fail "$TARGET did not receive all WAL from $other; switchover aborted, $other is the primary again"
     fi
   fi
 done
@@ -44,4 +60,6 @@ if in_recovery "$TARGET"; then
 fi
 target_writable() { ! in_recovery "$TARGET"; }
 wait_for 60 "$TARGET to accept writes" target_writable
+# Settings written while it was a standby (see write-config.sh) apply now.
+psql_in "$TARGET" -c 'select pg_reload_conf()' >/dev/null
 log "$TARGET is the primary"

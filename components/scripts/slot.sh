@@ -5,8 +5,8 @@ action=${1:?create or delete}
 
 if [ "$action" = create ]; then
   wait_for 120 "$PRIMARY_CONTAINER to accept connections" accepts_sql "$PRIMARY_CONTAINER"
-  psql_in "$PRIMARY_CONTAINER" -v slot="$SLOT" <<'SQL'
-SELECT pg_create_physical_replication_slot(:'slot', true)
+  psql_in "$PRIMARY_CONTAINER" -v slot="$SLOT" <<'SQL' >/dev/null
+SELECT 1 FROM pg_create_physical_replication_slot(:'slot', true)
 WHERE NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = :'slot');
 SQL
   log "replication slot $SLOT is in place on $PRIMARY_CONTAINER"

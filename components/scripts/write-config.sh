@@ -1,9 +1,9 @@
 # Writes an instance's configuration and password files into its /config volume, then, if the
 # instance is running, reloads it so that a change applies in place.
 # Environment: CONTAINER, IMAGE, CONFIG_VOLUME, ARCHIVE_VOLUME (empty when there is no archive),
-#   POSTGRESQL_CONF, PG_HBA_CONF, PG_IDENT_CONF, INSTANCE_ENV, INSTANCE_SCRIPT, SUPERUSER,
+#   ROLE (primary or standby), POSTGRESQL_CONF, PG_HBA_CONF, PG_IDENT_CONF, INSTANCE_ENV, INSTANCE_SCRIPT, SUPERUSER,
 #   REPLICATION_USER, and the secrets SUPERUSER_PASSWORD and REPLICATION_PASSWORD.
-require_env CONTAINER IMAGE CONFIG_VOLUME POSTGRESQL_CONF PG_HBA_CONF PG_IDENT_CONF \
+require_env CONTAINER ROLE IMAGE CONFIG_VOLUME POSTGRESQL_CONF PG_HBA_CONF PG_IDENT_CONF \
   INSTANCE_ENV INSTANCE_SCRIPT SUPERUSER REPLICATION_USER SUPERUSER_PASSWORD REPLICATION_PASSWORD
 
 archive_mount=()
@@ -56,6 +56,12 @@ if ! container_running "$CONTAINER"; then
   exit 0
 fi
 wait_for 60 "$CONTAINER to accept connections" accepts_sql "$CONTAINER"
+if [ "$ROLE" = primary ] && in_recovery "$CONTAINER"; then
+  # It is about to be promoted: it must keep streaming from the old primary until then, so
+  # its new settings (no replication source) apply at promotion (promote.sh reloads).
+  log "$CONTAINER is still a standby; its new configuration applies when it is promoted"
+  exit 0
+fi
 errors=$(psql_in "$CONTAINER" -c \
   "select format('%s line %s: %s', sourcefile, sourceline, error) from pg_file_settings where error is not null")
 if [ -n "$errors" ]; then
