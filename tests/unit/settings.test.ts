@@ -1,9 +1,8 @@
-import * as fs from "fs";
 import * as path from "path";
 
 import { DEFAULT_SETTINGS, SettingsError, resolveSettings } from "../../components/settings";
 import { settingsFromStackConfig } from "../../components/stack-config";
-import { readStackConfig } from "../support/stack-file";
+import { loadConfig } from "../../tools/live/config";
 
 function errorOf(run: () => unknown): SettingsError {
   try {
@@ -41,8 +40,15 @@ describe("stack configuration", () => {
   });
 
   test("the committed Pulumi.dev.yaml is valid and is the tutorial's topology", () => {
-    const stackFile = path.join(__dirname, "..", "..", "Pulumi.dev.yaml");
-    const values = readStackConfig(fs.readFileSync(stackFile, "utf8"), "postgres-replication");
+    const projectDir = path.join(__dirname, "..", "..");
+    const { config } = loadConfig(projectDir, "postgres-replication", "dev", [], []);
+    const values = Object.fromEntries(
+      Object.entries(config).map(([key, value]) => [
+        key.replace(/^postgres-replication:/, ""),
+        value,
+      ]),
+    );
+    expect(Object.keys(values).length).toBeGreaterThan(5);
     const settings = settingsFromStackConfig((key) => values[key], Object.keys(values));
     expect(settings).toMatchObject({ standbys: 1, primary: 1, hostPort: 5000 });
   });

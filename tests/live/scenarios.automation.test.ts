@@ -1,0 +1,15 @@
+import { AutomationDeployment, automationUnavailableReason } from "./drivers/automation-driver";
+import { replicaSetScenarios } from "./scenarios";
+
+// Runs wherever the Pulumi CLI and Docker exist; elsewhere (this project's CI among them: no
+// CLI can be installed there) it says why it skips.
+const unavailable = automationUnavailableReason();
+if (unavailable) console.warn(`Skipping the Automation API scenarios: ${unavailable}`);
+
+(unavailable ? describe.skip : describe)("replica set scenarios (Automation API)", () => {
+  replicaSetScenarios({
+    tag: "auto",
+    basePort: 15700,
+    create: (stack) => new AutomationDeployment(stack),
+  });
+});

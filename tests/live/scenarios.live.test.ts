@@ -1,0 +1,23 @@
+import { dockerUnavailableReason } from "../support/docker";
+import { LiveDeployment } from "./drivers/live-driver";
+import { replicaSetScenarios } from "./scenarios";
+
+// Under CI the scenarios must run: a missing engine or image is a failure, not a skip.
+const unavailable = dockerUnavailableReason();
+if (unavailable && process.env.CI !== "true") {
+  console.warn(`Skipping the live-harness scenarios: ${unavailable}`);
+}
+
+(unavailable && process.env.CI !== "true" ? describe.skip : describe)(
+  "replica set scenarios (live harness)",
+  () => {
+    beforeAll(() => {
+      if (unavailable) throw new Error(`live scenarios cannot run under CI: ${unavailable}`);
+    });
+    replicaSetScenarios({
+      tag: "live",
+      basePort: 15600,
+      create: (stack) => new LiveDeployment({ stack }),
+    });
+  },
+);

@@ -1,0 +1,129 @@
+/** Looking at a deployed replica set from the outside: psql through the published ports, docker. */
+import { docker, psql, PsqlTarget, removeByLabel, run, sleep } from "../../support/docker";
+import { UpResult } from "../drivers/deployment";
+
+export const CLUSTER_LABEL = "postgres-replication.cluster";
+
+export interface InstanceOutput {
+  name: string;
+  role: "primary" | "standby";
+  hostPort: number;
+}
+
+export class Cluster {
+  constructor(
+    readonly name: string,
+    private readonly result: UpResult,
+  ) {}
+
+  get instances(): InstanceOutput[] {
+    return this.result.outputs.instances as InstanceOutput[];
+  }
+
+  get password(): string {
+    return this.result.outputs.superuserPassword as string;
+  }
+
+  /** psql target of instance n (1-based), through its published port. */
+  target(n: number, database = "postgresdb"): PsqlTarget {
+    const instance = this.instances[n - 1];
+    return { port: instance.hostPort, user: "postgresadmin", password: this.password, database };
+  }
+
+  sql(n: number, statement: string): Promise<string> {
+    return psql(this.target(n), statement);
+  }
+
+  async writable(n: number): Promise<boolean | undefined> {
+    try {
+      return (
+        (await psql(this.target(n), "select not pg_is_in_recovery()", { timeoutMs: 5000 })) === "t"
+      );
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Names of the standbys the primary reports as streaming. */
+  async streaming(primary: number): Promise<string[]> {
+    const rows = await this.sql(
+      primary,
+      "select application_name from pg_stat_replication where state = 'streaming' order by 1",
+    );
+    return rows === "" ? [] : rows.split("\n");
+  }
+
+  async containerIdentity(n: number): Promise<string> {
+    const { stdout } = await docker([
+      "inspect",
+      "-f",
+      "{{.Id}} {{.State.StartedAt}}",
+      `${this.name}-${n}`,
+    ]);
+    return stdout.trim();
+  }
+}
+
+/** Everything Docker holds with the cluster's label: containers, volumes, networks. */
+export async function labelledObjects(cluster: string): Promise<string[]> {
+  const filter = ["--filter", `label=${CLUSTER_LABEL}=${cluster}`];
+  const lists = await Promise.all([
+    docker(["ps", "-a", "--format", "container {{.Names}}", ...filter]),
+    docker(["volume", "ls", "--format", "volume {{.Name}}", ...filter]),
+    docker(["network", "ls", "--format", "network {{.Name}}", ...filter]),
+  ]);
+  return lists.flatMap((l) => l.stdout.split("\n").filter((line) => line.trim() !== ""));
+}
+
+/** Removes what an earlier, interrupted run left of this cluster. */
+export function removeLeftovers(cluster: string): Promise<void> {
+  return removeByLabel(`${CLUSTER_LABEL}=${cluster}`);
+}
+
+/** Files in the shared WAL archive volume. */
+export async function archivedFiles(cluster: string, image: string): Promise<string[]> {
+  const { stdout } = await run("docker", [
+    "run",
+    "--rm",
+    "--network",
+    "none",
+    "--entrypoint",
+    "ls",
+    "-v",
+    `${cluster}-wal-archive:/archive:ro`,
+    image,
+    "/archive",
+  ]);
+  return stdout.split("\n").filter((f) => f !== "");
+}
+
+/**
+ * Polls every instance's writability until stopped; records each moment at which more than
+ * one instance accepted writes.
+ */
+export class WritablePoller {
+  readonly splitBrain: string[] = [];
+  samples = 0;
+  private running = true;
+  private readonly done: Promise<void>;
+
+  constructor(cluster: () => Cluster, count: number) {
+    this.done = (async () => {
+      while (this.running) {
+        const c = cluster();
+        const states = await Promise.all(
+          Array.from({ length: count }, (_, i) => c.writable(i + 1)),
+        );
+        const writers = states.flatMap((s, i) => (s === true ? [i + 1] : []));
+        if (writers.length > 1) this.splitBrain.push(`${new Date().toISOString()} ${writers}`);
+        this.samples++;
+        await sleep(100);
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.done;
+  }
+}
