@@ -108,6 +108,11 @@ start() {
       mark_standby
     fi
   fi
+  if [ "$ROLE" = primary ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
+    # The image's first-start initialisation (CREATE DATABASE) must not wait for synchronous
+    # standbys that cannot exist yet. Only clients started by this process see this.
+    export PGOPTIONS="${PGOPTIONS:+$PGOPTIONS }-c synchronous_commit=local"
+  fi
   exec docker-entrypoint.sh "$@"
 }
 

@@ -19,10 +19,12 @@ container_exists() { docker container inspect "$1" >/dev/null 2>&1; }
 container_running() { [ "$(docker container inspect -f '{{.State.Running}}' "$1" 2>/dev/null)" = true ]; }
 
 # SQL as the superuser over the container's local socket (peer authentication: no password).
+# Administrative writes commit locally: they must not wait for synchronous standbys, which
+# may not exist yet (first deployment) or may be the very thing being repaired.
 psql_in() {
   local container=$1
   shift
-  docker exec -i -u postgres "$container" \
+  docker exec -i -u postgres -e PGOPTIONS='-c synchronous_commit=local' "$container" \
     psql -X -q -At -v ON_ERROR_STOP=1 -U "$SUPERUSER" -d postgres "$@"
 }
 

@@ -11,7 +11,7 @@ in_recovery "$PRIMARY_CONTAINER" && fail "$PRIMARY_CONTAINER is in recovery, not
 
 # The passwords reach psql as environment variables (\getenv) and the server as literals in
 # statements that this session keeps out of the server log, even when they fail.
-docker exec -i -u postgres \
+docker exec -i -u postgres -e PGOPTIONS='-c synchronous_commit=local' \
   -e REPLICATION_USER -e CONNECTION_LIMIT -e SUPERUSER_PASSWORD -e REPLICATION_PASSWORD \
   "$PRIMARY_CONTAINER" psql -X -q -v ON_ERROR_STOP=1 -U "$SUPERUSER" -d postgres <<'SQL'
 SET log_statement = 'none';
