@@ -62,10 +62,26 @@ if [ "$ROLE" = primary ] && in_recovery "$CONTAINER"; then
   log "$CONTAINER is still a standby; its new configuration applies when it is promoted"
   exit 0
 fi
+# A setting that needs a restart reports "setting could not be applied": not an error here.
 errors=$(psql_in "$CONTAINER" -c \
-  "select format('%s line %s: %s', sourcefile, sourceline, error) from pg_file_settings where error is not null")
+  "select format('%s line %s: %s', sourcefile, sourceline, error) from pg_file_settings
+   where error is not null and error <> 'setting could not be applied'")
 if [ -n "$errors" ]; then
   fail "$CONTAINER rejects the new configuration: $errors"
 fi
+loaded_before=$(psql_in "$CONTAINER" -c 'select pg_conf_load_time()')
 psql_in "$CONTAINER" -c 'select pg_reload_conf()' >/dev/null
+reloaded() { [ "$(psql_in "$CONTAINER" -c 'select pg_conf_load_time()')" != "$loaded_before" ]; }
+wait_for 30 "$CONTAINER to reload its configuration" reloaded
 log "$CONTAINER reloaded its configuration"
+
+# Settings that only a restart applies (shared_buffers, max_connections, ...). Standbys are
+# configured before the primary, so a rolling restart reaches the primary last.
+pending=$(psql_in "$CONTAINER" -c \
+  "select string_agg(name, ', ' order by name) from pg_settings where pending_restart")
+if [ -n "$pending" ]; then
+  log "restarting $CONTAINER to apply: $pending"
+  docker restart -t 60 "$CONTAINER" >/dev/null
+  wait_for 120 "$CONTAINER to accept connections after its restart" accepts_sql "$CONTAINER"
+  log "$CONTAINER restarted"
+fi

@@ -35,7 +35,7 @@ const PORT_MAX = 15499;
 const unavailable = dockerUnavailableReason(IMAGE);
 const mustRun = process.env.CI === "true";
 if (unavailable && !mustRun) {
-  console.warn(`Skipping the image tests: ${unavailable}`);
+  process.stderr.write(`Skipping the image tests: ${unavailable}\n`);
 }
 const liveIt = unavailable && !mustRun ? it.skip : it;
 

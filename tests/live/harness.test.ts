@@ -49,7 +49,7 @@ function inspect(container: string, format: string): string {
 
 const haveDocker = dockerAvailable();
 if (!haveDocker && process.env.CI !== "true") {
-  console.warn("live harness tests skipped: no Docker engine answers `docker info`");
+  process.stderr.write("live harness tests skipped: no Docker engine answers `docker info`\n");
 }
 const describeLive = haveDocker || process.env.CI === "true" ? describe : describe.skip;
 

@@ -5,7 +5,7 @@ import { replicaSetScenarios } from "./scenarios";
 // Under CI the scenarios must run: a missing engine or image is a failure, not a skip.
 const unavailable = dockerUnavailableReason();
 if (unavailable && process.env.CI !== "true") {
-  console.warn(`Skipping the live-harness scenarios: ${unavailable}`);
+  process.stderr.write(`Skipping the live-harness scenarios: ${unavailable}\n`);
 }
 
 (unavailable && process.env.CI !== "true" ? describe.skip : describe)(

@@ -271,9 +271,24 @@ export function replicaSetScenarios(driver: ScenarioDriver): void {
           `${name}-3-join:same`,
         ]);
 
+        // A setting that needs a restart: rolling restart, containers kept.
+        const ids = async () =>
+          Promise.all([1, 2, 3].map(async (n) => (await c.containerIdentity(n)).split(" ")[0]));
+        const idsBefore = await ids();
+        await deployment.up(
+          { ...config, parameters: { work_mem: "16MB", shared_buffers: "160MB" } },
+          { secrets: { superuserPassword: password } },
+        );
+        for (const n of [1, 2, 3]) expect(await c.sql(n, "show shared_buffers")).toBe("160MB");
+        expect(await ids()).toEqual(idsBefore);
+        await eventually(
+          async () => (await c.streaming(1)).length === 2,
+          "standbys do not stream again after the rolling restart",
+        );
+
         // Rotating the replication password: standbys stream again without a re-clone.
         const rotated = await deployment.up(
-          { ...config, parameters: { work_mem: "16MB" } },
+          { ...config, parameters: { work_mem: "16MB", shared_buffers: "160MB" } },
           { secrets: { superuserPassword: password, replicationPassword: "rotated-Secret-1" } },
         );
         expect(
