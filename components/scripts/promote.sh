@@ -1,8 +1,9 @@
 # Makes TARGET the only writable instance of the cluster: the tutorial's failover, and a
 # switchover when the old primary is still running.
-#   1. every other running instance that accepts writes is stopped, once TARGET streams from
-#      it (a fast shutdown first sends all remaining WAL to the connected standbys);
-#   2. TARGET waits until it has replayed the old primary's last record;
+#   1. every other running instance that accepts writes is stopped: once TARGET streams from
+#      it (switchover: a fast shutdown first sends all remaining WAL to the connected
+#      standbys), or at once when TARGET cannot reach it (failover across a partition);
+#   2. after a switchover, TARGET waits until it has replayed the old primary's last record;
 #   3. TARGET is promoted (pg_ctl promote), unless it is a primary already.
 # The old primary rejoins afterwards as a standby (join-standby.sh); until then it stays
 # stopped, and if it is started anyway, /config/instance.sh starts it read-only.
@@ -38,9 +39,13 @@ for other in $(docker ps --filter "label=postgres-replication.cluster=$CLUSTER" 
   [ "$other" = "$TARGET" ] && continue
   accepts_sql "$other" || continue
   in_recovery "$other" && continue
-  if in_recovery "$TARGET"; then
-    wait_for 60 "$TARGET to stream from $other" streams_from "$other" ||
-      fail "$TARGET is not streaming from the primary $other; switchover refused, nothing was changed"
+  if in_recovery "$TARGET" && ! wait_for 30 "$TARGET to stream from $other" streams_from "$other"; then
+    # Failover: the old primary is running but unreachable from TARGET (a network partition).
+    # It is fenced by stopping it; what it acknowledged and TARGET never received is lost
+    # unless synchronous replication kept TARGET up to date.
+    log "failover: $other is running but $TARGET cannot stream from it; fencing $other (stopped)"
+    docker stop "$other" >/dev/null
+    continue
   fi
   log "switchover: stopping the old primary $other"
   docker stop "$other" >/dev/null

@@ -4,6 +4,7 @@
  * Real PostgreSQL in Docker, checked with psql through the published ports.
  */
 import { docker, sleep, testImage, waitUntil } from "../support/docker";
+import { createLoadTable, WriteLoad, WriteLoadSummary } from "../support/write-load";
 import { ConfigValues, Deployment, UpResult } from "./drivers/deployment";
 import {
   archivedFiles,
@@ -32,6 +33,14 @@ function actionsOf(result: UpResult, filter: (name: string) => boolean): string[
   return Object.entries(result.actions)
     .filter(([name]) => filter(name))
     .map(([name, action]) => `${name}:${action}`);
+}
+
+function reportOutage(what: string, summary: WriteLoadSummary, lost: number): void {
+  console.log(
+    `measured: ${what}: write outage ${summary.timelineSwitchGapMs ?? summary.longestGapMs} ms ` +
+      `(longest gap ${summary.longestGapMs} ms), ${summary.acknowledged} acknowledged, ` +
+      `${summary.failed} failed, ${summary.unknown} unknown, ${lost} acknowledged rows lost`,
+  );
 }
 
 async function eventually(check: () => Promise<boolean>, message: string): Promise<void> {
@@ -135,11 +144,21 @@ export function replicaSetScenarios(driver: ScenarioDriver): void {
 
         // Switchover: instance 1 is alive. Never two writers; no acknowledged row lost.
         await c.sql(1, "insert into t values (2, 'before switchover')");
+        await createLoadTable(c.target(1));
+        let load = new WriteLoad(scaled.outputs.readWriteUri as string);
+        load.start();
+        await sleep(1000);
         let poller = new WritablePoller(() => c, 4);
         phase = Date.now();
         const switched = await deployment.up({ ...base, standbys: 3, primary: 2 });
         timed("lifecycle: switchover 1 -> 2", phase);
         await poller.stop();
+        expect(await load.acknowledgedAfter(Date.now())).toBe(true);
+        const switchLoad = await load.stop();
+        const lostInSwitchover = await load.lostAcknowledged(c.target(2));
+        reportOutage("switchover", switchLoad, lostInSwitchover.length);
+        expect(lostInSwitchover).toEqual([]);
+        expect(switchLoad.acknowledged).toBeGreaterThan(10);
         expect(poller.splitBrain).toEqual([]);
         expect(poller.samples).toBeGreaterThan(5);
         c = new Cluster(name, switched);
@@ -158,12 +177,23 @@ export function replicaSetScenarios(driver: ScenarioDriver): void {
         );
 
         // Failover: the primary is gone; instance 3 takes over; instance 2 comes back fenced.
+        load = new WriteLoad(scaled.outputs.readWriteUri as string);
+        load.start();
+        await sleep(1000);
         await docker(["rm", "-f", `${name}-2`]);
         poller = new WritablePoller(() => c, 4);
         phase = Date.now();
         const failed = await deployment.up({ ...base, standbys: 3, primary: 3 }, { refresh: true });
         timed("lifecycle: failover 2 -> 3", phase);
         await poller.stop();
+        expect(await load.acknowledgedAfter(Date.now())).toBe(true);
+        const failLoad = await load.stop();
+        // Asynchronous replication: what the killed primary acknowledged last may be lost.
+        reportOutage(
+          "failover (asynchronous)",
+          failLoad,
+          (await load.lostAcknowledged(c.target(3))).length,
+        );
         expect(poller.splitBrain).toEqual([]);
         c = new Cluster(name, failed);
         expect(await c.writable(3)).toBe(true);
@@ -194,6 +224,104 @@ export function replicaSetScenarios(driver: ScenarioDriver): void {
         await removeLeftovers(name);
       }
       timed("lifecycle", started);
+    },
+    SCENARIO_TIMEOUT,
+  );
+
+  test(
+    "self-healing: catch-up from the slot, a lost container, an emptied volume, sync k by reload",
+    async () => {
+      const started = Date.now();
+      const name = cluster("heal");
+      await removeLeftovers(name);
+      const deployment = driver.create(name);
+      const config: ConfigValues = {
+        clusterName: name,
+        hostPort: driver.basePort + 40,
+        image,
+        standbys: 2,
+        synchronousStandbys: 1,
+      };
+      const rows = async (n: number) => c.sql(n, "select count(*) from h").catch(() => "");
+      let c: Cluster;
+      try {
+        c = new Cluster(name, await deployment.up(config));
+        await c.sql(
+          1,
+          "create table h (id int, pad text); insert into h select g, 'x' from generate_series(1, 1000) g",
+        );
+
+        // A stopped standby catches up from its slot, which kept the WAL it missed.
+        await docker(["stop", `${name}-3`]);
+        await c.sql(
+          1,
+          "insert into h select g, repeat('y', 200) from generate_series(1001, 50000) g",
+        );
+        expect(
+          await c.sql(
+            1,
+            `select active, wal_status from pg_replication_slots where slot_name = '${name.replace(/-/g, "_")}_3'`,
+          ),
+        ).toMatch(/^f\|(reserved|extended)$/);
+        await docker(["start", `${name}-3`]);
+        await eventually(
+          async () => (await rows(3)) === "50000",
+          "instance 3 did not catch up from its slot",
+        );
+
+        // A standby whose container was removed comes back from its volume, without a clone.
+        await docker(["rm", "-f", `${name}-3`]);
+        let result = await deployment.up(config, { refresh: true });
+        expect(actionsOf(result, (n) => n.startsWith(`${name}-3`)).sort()).toEqual(
+          [
+            `${name}-3:create`,
+            `${name}-3-config:same`,
+            `${name}-3-configure:same`,
+            `${name}-3-data:same`,
+            `${name}-3-join:same`,
+            `${name}-3-slot:same`,
+            `${name}-3-streaming:same`,
+          ].sort(),
+        );
+        expect(await rows(3)).toBe("50000");
+
+        // A standby whose volume is empty is cloned again; it never starts as a second primary.
+        await docker(["rm", "-f", `${name}-2`]);
+        await docker(["volume", "rm", `${name}-2-data`]);
+        const poller = new WritablePoller(() => c, 3);
+        result = await deployment.up(config, { refresh: true });
+        await poller.stop();
+        expect(poller.splitBrain).toEqual([]);
+        expect(await c.writable(2)).toBe(false);
+        await eventually(
+          async () => (await rows(2)) === "50000",
+          "instance 2 was not cloned again",
+        );
+        expect(await c.streaming(1)).toEqual([`${name}-2`, `${name}-3`]);
+
+        // Synchronous replication: k changes by reload, no container replaced.
+        const ids = await Promise.all(
+          [1, 2, 3].map(async (n) => (await c.containerIdentity(n)).split(" ")[0]),
+        );
+        result = await deployment.up({ ...config, synchronousStandbys: 2 });
+        expect(await c.sql(1, "show synchronous_standby_names")).toBe("ANY 2 (*)");
+        expect(
+          await Promise.all(
+            [1, 2, 3].map(async (n) => (await c.containerIdentity(n)).split(" ")[0]),
+          ),
+        ).toEqual(ids);
+        expect(actionsOf(result, (n) => /-\d$/.test(n)).every((a) => a.endsWith(":same"))).toBe(
+          true,
+        );
+        await c.sql(1, "insert into h values (0, 'committed with two synchronous standbys')");
+
+        await deployment.destroy();
+        expect(await labelledObjects(name)).toEqual([]);
+      } finally {
+        await deployment.dispose();
+        await removeLeftovers(name);
+      }
+      timed("self-healing", started);
     },
     SCENARIO_TIMEOUT,
   );
