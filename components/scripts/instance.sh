@@ -95,8 +95,31 @@ rewind() {
   fi
 }
 
+# A standby that was down while the primary wrote past max_slot_wal_keep_size finds its slot
+# invalidated, and a primary refuses to stream through such a slot. Recreate it (over the
+# replication protocol, which the replication role may use); the WAL in between comes from the
+# shared archive through restore_command. An unreachable primary is left for later.
+repair_slot() {
+  [ -n "$SLOT" ] || return 0
+  conninfo="host=$PRIMARY_HOST port=5432 user=$REPLICATION_USER passfile=/config/replication.pgpass replication=true connect_timeout=5"
+  slot_state=$(as_postgres psql -X -A -t -d "$conninfo" -c "READ_REPLICATION_SLOT $SLOT" 2>/dev/null) || return 0
+  case "$slot_state" in
+    "physical|"[0-9A-F]*) return 0 ;;
+    "physical|"*)
+      log "slot $SLOT on $PRIMARY_HOST was invalidated; recreating it (the missed WAL comes from the archive)"
+      as_postgres psql -X -q -d "$conninfo" -c "DROP_REPLICATION_SLOT $SLOT" >/dev/null
+      ;;
+    *) log "slot $SLOT is missing on $PRIMARY_HOST; creating it" ;;
+  esac
+  as_postgres psql -X -q -d "$conninfo" -c "CREATE_REPLICATION_SLOT $SLOT PHYSICAL RESERVE_WAL" >/dev/null ||
+    log "could not create slot $SLOT on $PRIMARY_HOST; streaming waits for the next deployment"
+}
+
 start() {
   if [ "$ROLE" = standby ]; then
+    if [ -s "$PGDATA/PG_VERSION" ]; then
+      repair_slot
+    fi
     if [ ! -s "$PGDATA/PG_VERSION" ]; then
       # Never let the image's entrypoint initdb here: that would be a second, empty primary.
       log "standby with an empty data directory"

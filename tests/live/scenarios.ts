@@ -241,6 +241,8 @@ export function replicaSetScenarios(driver: ScenarioDriver): void {
         image,
         standbys: 2,
         synchronousStandbys: 1,
+        maxSlotWalKeepSize: "48MB",
+        parameters: { max_wal_size: "64MB", min_wal_size: "32MB" },
       };
       const rows = async (n: number) => c.sql(n, "select count(*) from h").catch(() => "");
       let c: Cluster;
@@ -269,6 +271,36 @@ export function replicaSetScenarios(driver: ScenarioDriver): void {
           "instance 3 did not catch up from its slot",
         );
 
+        // Past maxSlotWalKeepSize the slot gives up; the standby then catches up from the
+        // archive, and its slot is recreated when it starts.
+        await docker(["stop", `${name}-3`]);
+        for (let batch = 0; batch < 5; batch++) {
+          await c.sql(
+            1,
+            "insert into h select g, repeat('z', 1000) from generate_series(1, 40000) g; checkpoint",
+          );
+        }
+        expect(
+          await c.sql(
+            1,
+            `select wal_status from pg_replication_slots where slot_name = '${name.replace(/-/g, "_")}_3'`,
+          ),
+        ).toBe("lost");
+        const walBytes = Number(await c.sql(1, "select sum(size) from pg_ls_waldir()"));
+        console.log(
+          `measured: primary pg_wal with a lost slot: ${(walBytes / 2 ** 20).toFixed(0)} MB`,
+        );
+        await docker(["start", `${name}-3`]);
+        await eventually(
+          async () => (await rows(3)) === "250000",
+          "instance 3 did not catch up from the archive",
+        );
+        await eventually(
+          async () => (await c.streaming(1)).includes(`${name}-3`),
+          "instance 3 does not stream again after catching up from the archive",
+        );
+        await c.sql(1, "delete from h where pad like 'z%'");
+
         // A standby whose container was removed comes back from its volume, without a clone.
         await docker(["rm", "-f", `${name}-3`]);
         let result = await deployment.up(config, { refresh: true });
@@ -283,7 +315,7 @@ export function replicaSetScenarios(driver: ScenarioDriver): void {
             `${name}-3-streaming:same`,
           ].sort(),
         );
-        expect(await rows(3)).toBe("50000");
+        await eventually(async () => (await rows(3)) === "50000", "instance 3 lost its data");
 
         // A standby whose volume is empty is cloned again; it never starts as a second primary.
         await docker(["rm", "-f", `${name}-2`]);
