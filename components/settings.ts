@@ -212,12 +212,12 @@ export function settingsProblems(s: ReplicaSetSettings): string[] {
   const check = (ok: boolean, key: keyof ReplicaSetSettings, allowed: string) => {
     if (!ok) problems.push(`${key}: ${show(s[key])} is not allowed; expected ${allowed}`);
   };
+  const matches = (key: keyof ReplicaSetSettings, pattern: RegExp, allowed: string) => {
+    const value = s[key];
+    check(typeof value === "string" && pattern.test(value), key, allowed);
+  };
 
-  check(
-    typeof s.clusterName === "string" && CLUSTER_NAME.test(s.clusterName),
-    "clusterName",
-    "a name matching ^[a-z][a-z0-9-]{0,30}$",
-  );
+  matches("clusterName", CLUSTER_NAME, "a name matching ^[a-z][a-z0-9-]{0,30}$");
   check(isInteger(s.standbys, 0, MAX_STANDBYS), "standbys", `an integer from 0 to ${MAX_STANDBYS}`);
   if (isInteger(s.standbys, 0, MAX_STANDBYS)) {
     const last = s.standbys + 1;
@@ -249,31 +249,11 @@ export function settingsProblems(s: ReplicaSetSettings): string[] {
     "synchronousStandbys",
     `an integer from 0 to ${MAX_STANDBYS}`,
   );
-  check(
-    typeof s.image === "string" && IMAGE_REFERENCE.test(s.image),
-    "image",
-    "a Docker image reference such as postgres:15",
-  );
-  check(
-    typeof s.bindAddress === "string" && IPV4.test(s.bindAddress),
-    "bindAddress",
-    "an IPv4 address such as 127.0.0.1",
-  );
-  check(
-    typeof s.database === "string" && DATABASE_NAME.test(s.database),
-    "database",
-    "a name matching ^[A-Za-z_][A-Za-z0-9_-]{0,62}$",
-  );
-  check(
-    typeof s.superuser === "string" && ROLE_NAME.test(s.superuser),
-    "superuser",
-    "a role name matching ^[A-Za-z_][A-Za-z0-9_]{0,62}$",
-  );
-  check(
-    typeof s.replicationUser === "string" && ROLE_NAME.test(s.replicationUser),
-    "replicationUser",
-    "a role name matching ^[A-Za-z_][A-Za-z0-9_]{0,62}$",
-  );
+  matches("image", IMAGE_REFERENCE, "a Docker image reference such as postgres:15");
+  matches("bindAddress", IPV4, "an IPv4 address such as 127.0.0.1");
+  matches("database", DATABASE_NAME, "a name matching ^[A-Za-z_][A-Za-z0-9_-]{0,62}$");
+  matches("superuser", ROLE_NAME, "a role name matching ^[A-Za-z_][A-Za-z0-9_]{0,62}$");
+  matches("replicationUser", ROLE_NAME, "a role name matching ^[A-Za-z_][A-Za-z0-9_]{0,62}$");
   if (s.replicationUser === s.superuser) {
     problems.push(
       `replicationUser: ${show(s.replicationUser)} is not allowed; it must differ from superuser`,
@@ -285,9 +265,9 @@ export function settingsProblems(s: ReplicaSetSettings): string[] {
     "an integer from 1 to 1000",
   );
   check(typeof s.replicationSlots === "boolean", "replicationSlots", "true or false");
-  check(
-    typeof s.maxSlotWalKeepSize === "string" && WAL_SIZE.test(s.maxSlotWalKeepSize),
+  matches(
     "maxSlotWalKeepSize",
+    WAL_SIZE,
     'a PostgreSQL size such as "1GB", "512MB" or "-1" (unbounded)',
   );
   check(typeof s.walArchive === "boolean", "walArchive", "true or false");
