@@ -211,6 +211,10 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
           wait: true,
           waitTimeout: CONTAINER_WAIT_SECONDS,
           restart: "unless-stopped",
+          // A stopped container stays in state: the role-change scripts stop and start
+          // instances themselves, and a refresh must not forget a container it cannot then
+          // re-create under the same name.
+          mustRun: false,
           stopTimeout: 60,
           labels: instanceLabels(n),
         },

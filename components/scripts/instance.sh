@@ -7,6 +7,7 @@
 #   instance.sh clone                    base backup from the primary into an empty /data
 #   instance.sh rewind                   make a former primary (or a diverged standby) follow
 #                                        the primary again: pg_rewind, else a fresh clone
+#   instance.sh reclone                  discard /data and clone again
 set -eu
 
 # shellcheck source=/dev/null
@@ -79,12 +80,15 @@ rewind() {
     return 0
   fi
   prepare_data_dir
+  source="host=$PRIMARY_HOST port=5432 user=$SUPERUSER dbname=postgres passfile=/config/superuser.pgpass"
+  # The source's control file must show its current timeline (see promote.sh).
+  as_postgres psql -X -q -d "$source" -c CHECKPOINT >/dev/null || true
   log "pg_rewind against $PRIMARY_HOST"
   # --config-file: the crash recovery pg_rewind may run first must use this cluster's real
   # settings (wal_log_hints above all), not the unused postgresql.conf in the data directory.
   if as_postgres pg_rewind --target-pgdata="$PGDATA" --progress \
     --config-file=/config/postgresql.conf --restore-target-wal \
-    --source-server="host=$PRIMARY_HOST port=5432 user=$SUPERUSER dbname=postgres passfile=/config/superuser.pgpass"; then
+    --source-server="$source"; then
     drop_auto_conninfo
     mark_standby
     log "rewound; starts as a standby of $PRIMARY_HOST"
@@ -139,14 +143,21 @@ start() {
   exec docker-entrypoint.sh "$@"
 }
 
+reclone() {
+  prepare_data_dir
+  wipe_data_dir
+  clone
+}
+
 command=${1:-}
 [ $# -gt 0 ] && shift
 case "$command" in
   start) start "$@" ;;
   clone) clone ;;
   rewind) rewind ;;
+  reclone) reclone ;;
   *)
-    log "usage: instance.sh start|clone|rewind"
+    log "usage: instance.sh start|clone|rewind|reclone"
     exit 2
     ;;
 esac

@@ -44,4 +44,13 @@ esac
 if container_exists "$CONTAINER" && ! container_running "$CONTAINER"; then
   docker start "$CONTAINER" >/dev/null
   log "$CONTAINER started"
+  # pg_rewind can succeed and still leave a history the primary's timeline does not contain;
+  # the last resort is a fresh copy.
+  wait_for 120 "$CONTAINER to accept connections" accepts_sql "$CONTAINER"
+  if ! wait_for 60 "$CONTAINER to stream from $PRIMARY_CONTAINER" streaming_from_primary; then
+    log "$CONTAINER cannot follow $PRIMARY_CONTAINER after the rewind; cloning it again"
+    docker stop "$CONTAINER" >/dev/null
+    run_instance_script reclone
+    docker start "$CONTAINER" >/dev/null
+  fi
 fi

@@ -67,4 +67,7 @@ target_writable() { ! in_recovery "$TARGET"; }
 wait_for 60 "$TARGET to accept writes" target_writable
 # Settings written while it was a standby (see write-config.sh) apply now.
 psql_in "$TARGET" -c 'select pg_reload_conf()' >/dev/null
+# pg_rewind reads the source's timeline from its control file, which promotion updates only at
+# its next checkpoint: without this, rejoining the old primary finds "no rewind required".
+psql_in "$TARGET" -c 'checkpoint' >/dev/null
 log "$TARGET is the primary"

@@ -92,7 +92,7 @@ export class WriteLoad {
         const sentAt = Date.now();
         const result = await run(
           pgTool("psql"),
-          ["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", INSERT(seq)],
+          ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", INSERT(seq)],
           {
             env: { ...libpqEnvironment(this.uri), PGCONNECT_TIMEOUT: "2", PGSSLMODE: "disable" },
             allowFailure: true,
