@@ -47,7 +47,9 @@ if container_exists "$CONTAINER" && ! container_running "$CONTAINER"; then
   # pg_rewind can succeed and still leave a history the primary's timeline does not contain;
   # the last resort is a fresh copy.
   wait_for 120 "$CONTAINER to accept connections" accepts_sql "$CONTAINER"
-  if ! wait_for 60 "$CONTAINER to stream from $PRIMARY_CONTAINER" streaming_from_primary; then
+  if ! docker exec "$CONTAINER" pg_isready -q -h "$PRIMARY_CONTAINER" -p 5432 -t 3; then
+    log "$CONTAINER cannot reach $PRIMARY_CONTAINER yet; it stays a read-only standby until it can"
+  elif ! wait_for 60 "$CONTAINER to stream from $PRIMARY_CONTAINER" streaming_from_primary; then
     log "$CONTAINER cannot follow $PRIMARY_CONTAINER after the rewind; cloning it again"
     docker stop "$CONTAINER" >/dev/null
     run_instance_script reclone

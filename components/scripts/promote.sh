@@ -17,8 +17,11 @@ if ! container_running "$TARGET"; then
 fi
 wait_for 120 "$TARGET to accept connections" accepts_sql "$TARGET"
 
+# pg_stat_wal_receiver keeps saying "streaming" for up to wal_receiver_timeout after the
+# sender became unreachable, so reachability is checked first, from TARGET itself.
 streams_from() {
-  [ "$(psql_in "$TARGET" -c "select status from pg_stat_wal_receiver where sender_host = '$1'")" = streaming ]
+  docker exec "$TARGET" pg_isready -q -h "$1" -p 5432 -t 3 &&
+    [ "$(psql_in "$TARGET" -c "select status from pg_stat_wal_receiver where sender_host = '$1'")" = streaming ]
 }
 checkpoint_lsn_of_stopped() {
   docker run --rm --network none --user postgres --entrypoint pg_controldata \

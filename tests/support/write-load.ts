@@ -90,6 +90,7 @@ export class WriteLoad {
       while (this.running) {
         seq++;
         const sentAt = Date.now();
+        // A statement still running after the timeout may or may not commit: "unknown".
         const result = await run(
           pgTool("psql"),
           ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", INSERT(seq)],
@@ -98,7 +99,7 @@ export class WriteLoad {
             allowFailure: true,
             timeoutMs: 10_000,
           },
-        );
+        ).catch((error: unknown) => ({ code: -1, stdout: "", stderr: String(error) }));
         const doneAt = Date.now();
         if (result.code === 0) {
           this.records.push({

@@ -1,0 +1,117 @@
+/**
+ * Measurement 2: time to build one standby against the size of the data (pgbench scale), beside
+ * the time `cp -a` takes to copy the same data directory inside a throwaway container.
+ */
+import { docker } from "../../tests/support/docker";
+import { CLUSTER_LABEL } from "../../tests/live/support/cluster";
+import { BenchCluster, BenchContext, withCluster } from "./cluster";
+import { joinTimings } from "./harness-log";
+import { CloneRun } from "./types";
+
+export interface ClonePlan {
+  readonly scales: readonly number[];
+  readonly port: number;
+}
+
+const LONG = { timeoutMs: 30 * 60_000 };
+
+/** Appends each finished scale to `runs`, so a failure keeps the scales before it. */
+export async function measureCloneBySize(
+  ctx: BenchContext,
+  plan: ClonePlan,
+  runs: CloneRun[],
+): Promise<void> {
+  await withCluster(ctx, "prb-clone", plan.port, async (c) => {
+    await c.up({ standbys: 0 });
+    for (const scale of plan.scales) {
+      const run = await oneScale(ctx, c, scale);
+      ctx.note(
+        `  clone at scale ${scale}: ${(run.dataDirBytes / 1e6).toFixed(0)} MB, join ` +
+          `${run.joinSeconds.toFixed(1)}s, cp -a ${run.cpSeconds.toFixed(1)}s + sync ${run.syncSeconds.toFixed(1)}s`,
+      );
+      runs.push(run);
+      // Back to no standby (its volume and slot go), so every scale is measured alike.
+      await c.up({ standbys: 0 });
+    }
+  });
+}
+
+async function oneScale(ctx: BenchContext, c: BenchCluster, scale: number): Promise<CloneRun> {
+  const t0 = performance.now();
+  await c.execIn(
+    1,
+    ["pgbench", "-i", "-q", "-s", String(scale), "-U", "postgresadmin", "postgresdb"],
+    LONG,
+  );
+  const pgbenchInitSeconds = (performance.now() - t0) / 1000;
+  // Dirty buffers from the load are flushed now, not by the base backup's checkpoint.
+  await c.sqlIn(1, "checkpoint", LONG);
+  const databaseBytes = Number(
+    await c.sqlIn(1, "select sum(pg_database_size(datname))::bigint from pg_database"),
+  );
+  const dataDirBytes = await duBytes(c, 1, "/data");
+  const walBytes = await duBytes(c, 1, "/data/pg_wal");
+
+  const up = await c.up({ standbys: 1 });
+  const join = joinTimings(up.resources).find((t) => t.name === `${c.name}-2-join`);
+  if (!join) throw new Error(`no ${c.name}-2-join among the resources the harness created`);
+  const standbyBytes = await duBytes(c, 2, "/data");
+  const copy = await copyBound(ctx, c);
+  return {
+    scale,
+    pgbenchInitSeconds,
+    databaseBytes,
+    dataDirBytes,
+    walBytes,
+    standbyBytes,
+    joinSeconds: join.seconds,
+    upWallSeconds: up.wallSeconds,
+    ...copy,
+  };
+}
+
+async function duBytes(c: BenchCluster, n: number, dir: string): Promise<number> {
+  const out = await c.execIn(n, ["du", "-sb", dir], LONG);
+  return Number(out.trim().split(/\s+/)[0]);
+}
+
+/** `cp -a` of the primary's data volume into a new volume: the physical bound of a clone. */
+async function copyBound(
+  ctx: BenchContext,
+  c: BenchCluster,
+): Promise<{ cpSeconds: number; syncSeconds: number; cpWallSeconds: number }> {
+  const label = `${CLUSTER_LABEL}=${c.name}`;
+  const target = `${c.name}-cp-bound`;
+  await docker(["volume", "create", "--label", label, target]);
+  try {
+    const script =
+      "a=$(date +%s.%N); cp -a /src/. /dst/; b=$(date +%s.%N); sync -f /dst; c=$(date +%s.%N); " +
+      'echo "$a $b $c"';
+    const started = performance.now();
+    const { stdout } = await docker(
+      [
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--label",
+        label,
+        "-v",
+        `${c.name}-1-data:/src:ro`,
+        "-v",
+        `${target}:/dst`,
+        "--entrypoint",
+        "/bin/sh",
+        ctx.image,
+        "-c",
+        script,
+      ],
+      LONG,
+    );
+    const cpWallSeconds = (performance.now() - started) / 1000;
+    const [a, b, d] = stdout.trim().split(/\s+/).map(Number);
+    return { cpSeconds: b - a, syncSeconds: d - b, cpWallSeconds };
+  } finally {
+    await docker(["volume", "rm", "-f", target], { allowFailure: true });
+  }
+}

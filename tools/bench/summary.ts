@@ -1,0 +1,184 @@
+/** Figures derived from the raw results (pure): what the tables and charts show. */
+import { max, median, percentile, sum } from "./stats";
+import {
+  CloneRun,
+  LagRun,
+  OutageRun,
+  ProvisioningResult,
+  ReplicationMode,
+  SwitchKind,
+} from "./types";
+
+const MB = 1e6;
+
+export interface ProvisioningRow {
+  readonly standbys: number;
+  readonly runs: number;
+  readonly wallSeconds: number;
+  readonly engineSeconds: number;
+  /** Longest single clone of the run (medians over runs). */
+  readonly longestJoinSeconds: number;
+  readonly sumJoinSeconds: number;
+  /** The wall time had the clones run one after another: wall - longest + sum. */
+  readonly serialEstimateSeconds: number;
+  /** wall / serial estimate: 1 means no gain from cloning in parallel. */
+  readonly ratio: number;
+  /** Successive ups 0, 1, …, n standbys (cumulative), when the serial build reached n. */
+  readonly serialBuildSeconds?: number;
+}
+
+export function provisioningRows(p: ProvisioningResult): ProvisioningRow[] {
+  const counts = [...new Set(p.runs.map((r) => r.standbys))].sort((a, b) => a - b);
+  return counts.map((standbys) => {
+    const runs = p.runs.filter((r) => r.standbys === standbys);
+    const longest = runs.map((r) => (r.joinSeconds.length ? max(r.joinSeconds) : 0));
+    const sums = runs.map((r) => sum(r.joinSeconds));
+    const estimates = runs.map((r, i) => r.wallSeconds - longest[i] + sums[i]);
+    const wall = median(runs.map((r) => r.wallSeconds));
+    const serialSteps = p.serial?.stepSeconds;
+    return {
+      standbys,
+      runs: runs.length,
+      wallSeconds: wall,
+      engineSeconds: median(runs.map((r) => r.engineSeconds ?? NaN)),
+      longestJoinSeconds: median(longest),
+      sumJoinSeconds: median(sums),
+      serialEstimateSeconds: median(estimates),
+      ratio: median(runs.map((r, i) => r.wallSeconds / estimates[i])),
+      serialBuildSeconds:
+        serialSteps && serialSteps.length > standbys
+          ? sum(serialSteps.slice(0, standbys + 1))
+          : undefined,
+    };
+  });
+}
+
+export interface CloneRow {
+  readonly scale: number;
+  readonly databaseMB: number;
+  readonly dataDirMB: number;
+  readonly walMB: number;
+  readonly standbyMB: number;
+  readonly joinSeconds: number;
+  /** Bytes the clone wrote (the new standby's data directory) per second of `-join`. */
+  readonly joinMBps: number;
+  readonly cpSeconds: number;
+  readonly cpSyncSeconds: number;
+  /** Bytes of the primary's data directory per second of cp -a + sync. */
+  readonly cpMBps: number;
+  /** How many times the physical bound the clone took. */
+  readonly slowdown: number;
+}
+
+export function cloneRows(runs: readonly CloneRun[]): CloneRow[] {
+  return runs.map((r) => {
+    const cpSync = r.cpSeconds + r.syncSeconds;
+    return {
+      scale: r.scale,
+      databaseMB: r.databaseBytes / MB,
+      dataDirMB: r.dataDirBytes / MB,
+      walMB: r.walBytes / MB,
+      standbyMB: r.standbyBytes / MB,
+      joinSeconds: r.joinSeconds,
+      joinMBps: r.standbyBytes / MB / r.joinSeconds,
+      cpSeconds: r.cpSeconds,
+      cpSyncSeconds: cpSync,
+      cpMBps: r.dataDirBytes / MB / cpSync,
+      slowdown: r.joinSeconds / cpSync,
+    };
+  });
+}
+
+export interface OutageRow {
+  readonly kind: SwitchKind;
+  readonly runs: number;
+  readonly medianOutageMs: number;
+  readonly minOutageMs: number;
+  readonly maxOutageMs: number;
+  /** Runs where no timeline switch was seen and the longest gap stood in. */
+  readonly longestGapFallbacks: number;
+  readonly medianUpSeconds: number;
+  readonly failedUps: number;
+  readonly lostAcknowledged: number;
+  readonly unknownOutcomes: number;
+  readonly failedWrites: number;
+}
+
+export function outageRows(runs: readonly OutageRun[]): OutageRow[] {
+  const kinds: SwitchKind[] = ["switchover", "failover"];
+  return kinds
+    .map((kind) => runs.filter((r) => r.kind === kind))
+    .filter((rs) => rs.length > 0)
+    .map((rs) => ({
+      kind: rs[0].kind,
+      runs: rs.length,
+      medianOutageMs: median(rs.map((r) => r.outageMs)),
+      minOutageMs: Math.min(...rs.map((r) => r.outageMs)),
+      maxOutageMs: Math.max(...rs.map((r) => r.outageMs)),
+      longestGapFallbacks: rs.filter((r) => r.outageSource === "longestGap").length,
+      medianUpSeconds: median(rs.map((r) => r.upWallSeconds).filter(Number.isFinite)),
+      failedUps: rs.filter((r) => r.upError !== undefined).length,
+      lostAcknowledged: sum(rs.map((r) => r.lostAcknowledged.length)),
+      unknownOutcomes: sum(rs.map((r) => r.unknown)),
+      failedWrites: sum(rs.map((r) => r.failed)),
+    }));
+}
+
+export interface LagRow {
+  readonly mode: ReplicationMode;
+  readonly standby: string;
+  readonly samples: number;
+  /** Samples in which PostgreSQL reported no replay lag (caught up), counted as 0 ms. */
+  readonly caughtUpSamples: number;
+  readonly syncStates: string;
+  readonly writeP50: number;
+  readonly writeP99: number;
+  readonly flushP50: number;
+  readonly flushP99: number;
+  readonly replayP50: number;
+  readonly replayP99: number;
+}
+
+export function lagRows(runs: readonly LagRun[]): LagRow[] {
+  return runs.flatMap((run) => {
+    const standbys = [...new Set(run.samples.map((s) => s.standby))].sort();
+    return standbys.map((standby) => {
+      const ss = run.samples.filter((s) => s.standby === standby);
+      const col = (pick: (s: (typeof ss)[number]) => number | null) => ss.map((s) => pick(s) ?? 0);
+      const write = col((s) => s.writeLagMs);
+      const flush = col((s) => s.flushLagMs);
+      const replay = col((s) => s.replayLagMs);
+      return {
+        mode: run.mode,
+        standby,
+        samples: ss.length,
+        caughtUpSamples: ss.filter((s) => s.replayLagMs === null).length,
+        syncStates: [...new Set(ss.map((s) => s.syncState))].sort().join(","),
+        writeP50: percentile(write, 50),
+        writeP99: percentile(write, 99),
+        flushP50: percentile(flush, 50),
+        flushP99: percentile(flush, 99),
+        replayP50: percentile(replay, 50),
+        replayP99: percentile(replay, 99),
+      };
+    });
+  });
+}
+
+export interface TpsRow {
+  readonly mode: ReplicationMode;
+  readonly synchronousStandbyNames: string;
+  readonly tps: number;
+  /** Fraction of the asynchronous TPS lost (0 for async). */
+  readonly costVsAsync: number;
+}
+
+export function tpsRows(runs: readonly LagRun[]): TpsRow[] {
+  const async = runs.find((r) => r.mode === "async")?.tps ?? NaN;
+  return runs.map((r) => ({
+    mode: r.mode,
+    synchronousStandbyNames: r.synchronousStandbyNames,
+    tps: r.tps,
+    costVsAsync: 1 - r.tps / async,
+  }));
+}

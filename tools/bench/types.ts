@@ -1,0 +1,137 @@
+/** The raw figures of one benchmark run, as written to results.json. */
+
+export interface MachineInfo {
+  readonly date: string;
+  readonly nproc: number;
+  readonly memoryGiB: number;
+  readonly cpuModel: string;
+  readonly kernel: string;
+  readonly dockerServerVersion: string;
+  readonly postgresVersion: string;
+  readonly image: string;
+  readonly node: string;
+  /** 1, 5 and 15 minute load averages when the run started. */
+  readonly loadAverageAtStart: readonly number[];
+  /** Running containers that are not the benchmark's (other work sharing the machine). */
+  readonly otherContainersAtStart: number;
+}
+
+/** One resource line the live harness printed. */
+export interface ResourceTiming {
+  readonly action: string;
+  readonly type: string;
+  readonly name: string;
+  readonly seconds: number;
+}
+
+export interface ProvisioningRun {
+  readonly standbys: number;
+  /** Wall time of `up` as a caller sees it (includes starting the harness process). */
+  readonly wallSeconds: number;
+  /** The harness's own total from its summary line. */
+  readonly engineSeconds?: number;
+  /** Duration of each standby's `-join` command (its base backup). */
+  readonly joinSeconds: readonly number[];
+}
+
+export interface SerialBuild {
+  /** Wall time of each successive `up`: index k brings the cluster to k standbys. */
+  readonly stepSeconds: readonly number[];
+  readonly joinSeconds: readonly number[];
+}
+
+export interface ProvisioningResult {
+  readonly runs: readonly ProvisioningRun[];
+  readonly serial?: SerialBuild;
+}
+
+export interface CloneRun {
+  readonly scale: number;
+  readonly pgbenchInitSeconds: number;
+  /** Sum of pg_database_size over all databases of the primary. */
+  readonly databaseBytes: number;
+  /** `du -sb` of the primary's data directory, pg_wal included. */
+  readonly dataDirBytes: number;
+  readonly walBytes: number;
+  /** `du -sb` of the new standby's data directory after the clone. */
+  readonly standbyBytes: number;
+  /** The new standby's `-join` command (pg_basebackup through the harness). */
+  readonly joinSeconds: number;
+  readonly upWallSeconds: number;
+  /** `cp -a` of the primary's data volume into a fresh volume, timed inside the container. */
+  readonly cpSeconds: number;
+  /** `sync -f` of the copy afterwards (pg_basebackup syncs its copy too). */
+  readonly syncSeconds: number;
+  /** The whole `docker run --rm ... cp` including container start and stop. */
+  readonly cpWallSeconds: number;
+}
+
+export type SwitchKind = "switchover" | "failover";
+
+export interface OutageRun {
+  readonly kind: SwitchKind;
+  readonly from: number;
+  readonly to: number;
+  /** timelineSwitchGapMs, or longestGapMs when no timeline switch was seen. */
+  readonly outageMs: number;
+  readonly outageSource: "timelineSwitchGap" | "longestGap";
+  /** What WriteLoad.summary() itself reported (undefined: it saw no timeline switch). */
+  readonly writeLoadTimelineSwitchGapMs?: number;
+  readonly longestGapMs: number;
+  /** NaN when the `up` failed. */
+  readonly upWallSeconds: number;
+  /** The failover's `up` failed (after the promotion, so the outage was still measured). */
+  readonly upError?: string;
+  readonly attempts: number;
+  readonly acknowledged: number;
+  readonly failed: number;
+  readonly unknown: number;
+  readonly lostAcknowledged: readonly number[];
+}
+
+export interface LagSample {
+  /** Milliseconds since the sampler started. */
+  readonly atMs: number;
+  readonly standby: string;
+  readonly syncState: string;
+  /** Milliseconds; null when PostgreSQL reports no lag (the standby has caught up). */
+  readonly writeLagMs: number | null;
+  readonly flushLagMs: number | null;
+  readonly replayLagMs: number | null;
+}
+
+export type ReplicationMode = "async" | "sync";
+
+export interface LagRun {
+  readonly mode: ReplicationMode;
+  readonly synchronousStandbyNames: string;
+  readonly pgbenchSeconds: number;
+  readonly tps: number;
+  readonly transactions: number;
+  readonly samples: readonly LagSample[];
+}
+
+export interface BenchPlan {
+  readonly quick: boolean;
+  readonly standbyCounts: readonly number[];
+  readonly provisioningRepetitions: number;
+  readonly serialBuildTo: number;
+  readonly scales: readonly number[];
+  readonly outageRuns: number;
+  readonly lagSeconds: number;
+  readonly lagStandbys: number;
+  readonly lagScale: number;
+}
+
+export interface BenchResults {
+  readonly plan: BenchPlan;
+  readonly machine: MachineInfo;
+  readonly startedAt: string;
+  readonly durationSeconds: number;
+  readonly provisioning?: ProvisioningResult;
+  readonly clone?: readonly CloneRun[];
+  readonly outage?: readonly OutageRun[];
+  readonly lag?: readonly LagRun[];
+  /** Measurements that failed, with their error message. */
+  readonly errors: readonly string[];
+}
