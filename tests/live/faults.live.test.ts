@@ -9,7 +9,13 @@ import { docker, psql, sleep, testImage, waitUntil } from "../support/docker";
 import { createLoadTable, LOAD_TABLE, WriteLoad, WriteLoadSummary } from "../support/write-load";
 import { ConfigValues, UpResult } from "./drivers/deployment";
 import { LiveDeployment } from "./drivers/live-driver";
-import { Cluster, labelledObjects, removeLeftovers, WritablePoller } from "./support/cluster";
+import {
+  Cluster,
+  eventually,
+  labelledObjects,
+  removeLeftovers,
+  WritablePoller,
+} from "./support/cluster";
 import {
   containerStatus,
   ExecWritablePoller,
@@ -148,10 +154,6 @@ async function timelineOf(c: Cluster, n: number): Promise<{ control: number; wal
     )
   ).split("|");
   return { control: Number(control), walFile: parseInt(walFile, 16) };
-}
-
-async function eventually(check: () => Promise<boolean>, message: string, timeoutMs = 60_000) {
-  await waitUntil(() => check().catch(() => false), message, { timeoutMs, intervalMs: 500 });
 }
 
 describeLive("fault scenarios (live harness)", () => {

@@ -1,23 +1,17 @@
-import { dockerUnavailableReason } from "../support/docker";
 import { LiveDeployment } from "./drivers/live-driver";
 import { replicaSetScenarios } from "./scenarios";
+import { liveSuiteGate } from "./support/faults";
 
 // Under CI the scenarios must run: a missing engine or image is a failure, not a skip.
-const unavailable = dockerUnavailableReason();
-if (unavailable && process.env.CI !== "true") {
-  process.stderr.write(`Skipping the live-harness scenarios: ${unavailable}\n`);
-}
+const { describeLive, unavailable } = liveSuiteGate("the live-harness scenarios");
 
-(unavailable && process.env.CI !== "true" ? describe.skip : describe)(
-  "replica set scenarios (live harness)",
-  () => {
-    beforeAll(() => {
-      if (unavailable) throw new Error(`live scenarios cannot run under CI: ${unavailable}`);
-    });
-    replicaSetScenarios({
-      tag: "live",
-      basePort: 15600,
-      create: (stack) => new LiveDeployment({ stack }),
-    });
-  },
-);
+describeLive("replica set scenarios (live harness)", () => {
+  beforeAll(() => {
+    if (unavailable) throw new Error(`live scenarios cannot run under CI: ${unavailable}`);
+  });
+  replicaSetScenarios({
+    tag: "live",
+    basePort: 15600,
+    create: (stack) => new LiveDeployment({ stack }),
+  });
+});

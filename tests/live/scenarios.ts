@@ -3,7 +3,7 @@
  * drivers: the live harness (in CI) and the Automation API (where the Pulumi CLI exists).
  * Real PostgreSQL in Docker, checked with psql through the published ports.
  */
-import { docker, sleep, testImage, waitUntil } from "../support/docker";
+import { docker, sleep, testImage } from "../support/docker";
 import { createLoadTable, WriteLoad, WriteLoadSummary } from "../support/write-load";
 import { ConfigValues, Deployment, UpResult } from "./drivers/deployment";
 import {
@@ -12,7 +12,9 @@ import {
   labelledObjects,
   removeLeftovers,
   WritablePoller,
+  eventually,
 } from "./support/cluster";
+import { timed as timedStep } from "./support/faults";
 
 export interface ScenarioDriver {
   /** Short name used in cluster names, so two drivers never share Docker objects. */
@@ -25,9 +27,7 @@ export interface ScenarioDriver {
 
 const SCENARIO_TIMEOUT = 15 * 60 * 1000;
 
-function timed(title: string, started: number): void {
-  console.log(`scenario timing: ${title}: ${((Date.now() - started) / 1000).toFixed(1)}s`);
-}
+const timed = (title: string, started: number) => timedStep(title, started, "scenario");
 
 function actionsOf(result: UpResult, filter: (name: string) => boolean): string[] {
   return Object.entries(result.actions)
@@ -41,10 +41,6 @@ function reportOutage(what: string, summary: WriteLoadSummary, lost: number): vo
       `(longest gap ${summary.longestGapMs} ms), ${summary.acknowledged} acknowledged, ` +
       `${summary.failed} failed, ${summary.unknown} unknown, ${lost} acknowledged rows lost`,
   );
-}
-
-async function eventually(check: () => Promise<boolean>, message: string): Promise<void> {
-  await waitUntil(check, message, { timeoutMs: 60_000, intervalMs: 500 });
 }
 
 export function replicaSetScenarios(driver: ScenarioDriver): void {

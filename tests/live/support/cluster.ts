@@ -1,5 +1,13 @@
 /** Looking at a deployed replica set from the outside: psql through the published ports, docker. */
-import { docker, psql, PsqlTarget, removeByLabel, run, sleep } from "../../support/docker";
+import {
+  docker,
+  psql,
+  PsqlTarget,
+  removeByLabel,
+  run,
+  sleep,
+  waitUntil,
+} from "../../support/docker";
 import { UpResult } from "../drivers/deployment";
 
 export const CLUSTER_LABEL = "postgres-replication.cluster";
@@ -62,6 +70,15 @@ export class Cluster {
     ]);
     return stdout.trim();
   }
+}
+
+/** Polls `check` (a failed check counts as false) until it holds; throws `message` after the timeout. */
+export async function eventually(
+  check: () => Promise<boolean>,
+  message: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  await waitUntil(() => check().catch(() => false), message, { timeoutMs, intervalMs: 500 });
 }
 
 /** Everything Docker holds with the cluster's label: containers, volumes, networks. */
