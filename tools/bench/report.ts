@@ -199,16 +199,11 @@ function method(plan: BenchResults["plan"]): string {
 - **3.** \`WriteLoad\` (tests/support/write-load.ts, one psql per insert, 20 ms pause)
   through the \`readWriteUri\` output, three instances; outage = last acknowledged insert on
   the old timeline to the first on the new one, else the longest gap between
-  acknowledgements. The timeline of each row is read back from the table: WriteLoad's own
-  \`timelineSwitchGapMs\` is always undefined, because it parses psql's output
-  (\`<timeline>\\nINSERT 0 1\`) with \`Number()\` and gets NaN. Switchover: \`up\` with the next
-  instance as \`primary\`, the runs one after another on one cluster (1→2→3→1). Failover (each run on a
-  fresh cluster, 1→2): \`docker kill -s KILL\` of the primary and \`docker rm -f\` of its exited container (the
-  README's failover recipe), then at once \`up --refresh\` with the next instance as
-  \`primary\`. Without the removal the failover does not complete: the refresh drops the
-  exited container from state, \`join-standby.sh\` rewinds and \`docker start\`s that same
-  container, and the creation of its replacement then fails on the name
-  (\`Conflict. The container name "/<cluster>-<n>" is already in use\`). The outage therefore includes the harness start and the refresh. Lost rows:
+  acknowledgements; the timeline of each row is read back from the table. Switchover: \`up\`
+  with the next instance as \`primary\`, the runs one after another on one cluster
+  (1→2→3→1). Failover (each run on a fresh cluster, 1→2): \`docker kill -s KILL\` of the
+  primary (its container stays, exited, as after a crash), then at once \`up --refresh\` with
+  the next instance as \`primary\`; the old primary is rewound and rejoins as a standby. The outage therefore includes the harness start and the refresh. Lost rows:
   acknowledged inserts missing on the new primary afterwards.
 - **4.** Two standbys, \`pgbench -i -s ${plan.lagScale}\`, then \`pgbench -c 4 -T ${plan.lagSeconds}\` inside the
   primary container while \`pg_stat_replication\` is sampled every 200 ms through the published
