@@ -13,7 +13,6 @@ export type ConfigFileName = "postgresql.conf" | "pg_hba.conf" | "pg_ident.conf"
 
 /** Password files in /config, written with mode 0600 next to the configuration. */
 export const REPLICATION_PASSFILE = `${CONFIG_DIR}/replication.pgpass`;
-export const SUPERUSER_PASSFILE = `${CONFIG_DIR}/superuser.pgpass`;
 export const SUPERUSER_PASSWORD_FILE = `${CONFIG_DIR}/superuser.password`;
 
 /** A postgresql.conf string literal: single quotes, with embedded quotes doubled. */

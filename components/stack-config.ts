@@ -18,7 +18,7 @@ const STRING_KEYS = [
   "replicationUser",
   "maxSlotWalKeepSize",
 ] as const;
-export const SECRET_KEYS = ["superuserPassword", "replicationPassword"] as const;
+const SECRET_KEYS = ["superuserPassword", "replicationPassword"] as const;
 export const KNOWN_KEYS: readonly string[] = [
   ...STRING_KEYS,
   ...INTEGER_KEYS,

@@ -9,7 +9,6 @@ import { docker, sleep } from "../../tests/support/docker";
 import { createLoadTable, LOAD_TABLE, WriteLoad } from "../../tests/support/write-load";
 import { BenchCluster, BenchContext, describeError, TimedUp, withCluster } from "./cluster";
 import { OutageRun, SwitchKind } from "./types";
-import { parseTimelines, timelineSwitchGapMs } from "./write-gap";
 
 export interface OutagePlan {
   /** Runs of each kind. */
@@ -105,9 +104,7 @@ async function oneRun(
   const summary = load.summary();
   const view = (after ?? before).cluster;
   const lost = await load.lostAcknowledged(view.target(to));
-  const timelines = parseTimelines(await view.sql(to, `select seq, timeline from ${LOAD_TABLE}`));
-  const acks = load.records.filter((r) => r.outcome === "ack");
-  const gap = summary.timelineSwitchGapMs ?? timelineSwitchGapMs(acks, timelines);
+  const gap = summary.timelineSwitchGapMs;
   return {
     after: after ?? before,
     run: {
@@ -116,7 +113,6 @@ async function oneRun(
       to,
       outageMs: gap ?? summary.longestGapMs,
       outageSource: gap === undefined ? "longestGap" : "timelineSwitchGap",
-      writeLoadTimelineSwitchGapMs: summary.timelineSwitchGapMs,
       longestGapMs: summary.longestGapMs,
       upWallSeconds: after?.wallSeconds ?? NaN,
       upError,

@@ -199,7 +199,7 @@ function method(plan: BenchResults["plan"]): string {
 - **3.** \`WriteLoad\` (tests/support/write-load.ts, one psql per insert, 20 ms pause)
   through the \`readWriteUri\` output, three instances; outage = last acknowledged insert on
   the old timeline to the first on the new one, else the longest gap between
-  acknowledgements; the timeline of each row is read back from the table. Switchover: \`up\`
+  acknowledgements; each row's timeline is the one the server returned. Switchover: \`up\`
   with the next instance as \`primary\`, the runs one after another on one cluster
   (1→2→3→1). Failover (each run on a fresh cluster, 1→2): \`docker kill -s KILL\` of the
   primary (its container stays, exited, as after a crash), then at once \`up --refresh\` with

@@ -75,8 +75,6 @@ export interface OutageRun {
   /** timelineSwitchGapMs, or longestGapMs when no timeline switch was seen. */
   readonly outageMs: number;
   readonly outageSource: "timelineSwitchGap" | "longestGap";
-  /** What WriteLoad.summary() itself reported (undefined: it saw no timeline switch). */
-  readonly writeLoadTimelineSwitchGapMs?: number;
   readonly longestGapMs: number;
   /** NaN when the `up` failed. */
   readonly upWallSeconds: number;

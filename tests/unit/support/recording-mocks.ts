@@ -139,8 +139,3 @@ export function resolve<T>(value: pulumi.Output<T>): Promise<T> {
     }),
   );
 }
-
-/** Whether an Output is marked secret. */
-export function isSecret(value: pulumi.Output<unknown>): Promise<boolean> {
-  return pulumi.isSecret(value);
-}
