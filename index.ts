@@ -26,6 +26,7 @@ const replicaSet = new PostgresReplicaSet(settings.clusterName, {
   ...settings,
   superuserPassword: config.getSecret("superuserPassword"),
   replicationPassword: config.getSecret("replicationPassword"),
+  rewindPassword: config.getSecret("rewindPassword"),
 });
 
 export const primary = replicaSet.primary;

@@ -75,18 +75,21 @@ export function renderInstanceConfig(
   const pgHbaConf = renderTemplate(readTemplate("pg_hba.conf"), {
     instanceName,
     replicationUser: settings.replicationUser,
+    rewindUser: settings.rewindUser,
   });
   const pgIdentConf = renderTemplate(readTemplate("pg_ident.conf"), {
     instanceName,
     superuser: settings.superuser,
   });
   const instanceEnv = renderTemplate(readTemplate("instance.env"), {
+    cluster: settings.clusterName,
     instanceName,
     role: isPrimary ? "primary" : "standby",
     primaryHost: containerName(settings.clusterName, settings.primary),
     slot: settings.replicationSlots ? slotName(settings.clusterName, instance) : "",
     superuser: settings.superuser,
     replicationUser: settings.replicationUser,
+    rewindUser: settings.rewindUser,
   });
   return {
     "postgresql.conf": postgresqlConf,

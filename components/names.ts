@@ -31,9 +31,14 @@ export function archiveVolumeName(cluster: string): string {
   return `${cluster}-wal-archive`;
 }
 
-/** Physical slot for an instance while it is a standby; slot names allow [a-z0-9_] only. */
+/** What every slot of a cluster starts with; slot names allow [a-z0-9_] only. */
+export function slotPrefix(cluster: string): string {
+  return `${cluster.replace(/-/g, "_")}_`;
+}
+
+/** Physical slot for an instance while it is a standby. */
 export function slotName(cluster: string, instance: number): string {
-  return `${cluster.replace(/-/g, "_")}_${instance}`;
+  return `${slotPrefix(cluster)}${instance}`;
 }
 
 export function hostPortOf(firstHostPort: number, instance: number): number {

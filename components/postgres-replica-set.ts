@@ -18,8 +18,16 @@ import {
   hostPortOf,
   instanceNumbers,
   slotName,
+  slotPrefix,
 } from "./names";
-import { BASH, commandScript, instanceScript } from "./scripts";
+import {
+  BASH,
+  CommandScript,
+  SCRIPT_VARIABLE,
+  instanceScript,
+  scriptCommand,
+  scriptText,
+} from "./scripts";
 import { ReplicaSetSettings, resolveSettings } from "./settings";
 import { multiHostUri, singleHostUri } from "./uris";
 
@@ -36,6 +44,11 @@ export interface PostgresReplicaSetArgs extends Partial<ReplicaSetSettings> {
    * @default generated with @pulumi/random
    */
   readonly replicationPassword?: pulumi.Input<string>;
+  /**
+   * Password of the role pg_rewind connects as.
+   * @default generated with @pulumi/random
+   */
+  readonly rewindPassword?: pulumi.Input<string>;
 }
 
 /** One instance as the stack outputs describe it. */
@@ -45,8 +58,43 @@ export interface InstanceInfo {
   readonly hostPort: number;
 }
 
-/** How long a container may take to become healthy (initdb, or a clone of a lost volume). */
-const CONTAINER_WAIT_SECONDS = 600;
+/** How long an instance may take to accept connections (initdb, or a clone of a lost volume). */
+const READY_TIMEOUT_SECONDS = 600;
+
+/** Grace period for PostgreSQL's shutdown when Docker stops or deletes a container. */
+const STOP_GRACE_SECONDS = 60;
+
+/**
+ * A duration as the docker provider reads it back (Go's time.Duration.String()): any other
+ * spelling differs from the state after every create and refresh, a perpetual diff.
+ */
+export function goDuration(seconds: number): string {
+  if (!Number.isInteger(seconds) || seconds < 0) {
+    throw new Error(`goDuration: ${seconds} is not a whole number of seconds`);
+  }
+  if (seconds === 0) return "0s";
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const sec = seconds % 60;
+  if (h > 0) return `${h}h${m}m${sec}s`;
+  if (m > 0) return `${m}m${sec}s`;
+  return `${sec}s`;
+}
+
+/** Inputs every Command here shares. */
+function scriptArgs(script: CommandScript, environment: Record<string, pulumi.Input<string>>) {
+  return {
+    create: scriptCommand(script),
+    interpreter: BASH,
+    environment: { ...environment, [SCRIPT_VARIABLE]: scriptText(script) },
+    // No script reads the previous output, and a long one (pg_basebackup progress) could
+    // exceed the size of one environment variable on the next update.
+    addPreviousOutputInEnv: false,
+  };
+}
+
+/** Options of a Command whose environment holds a password: nothing of its output in state. */
+const SECRET_OUTPUTS = ["stdout", "stderr"];
 
 /**
  * A PostgreSQL primary with streaming standbys on one Docker network: the replication
@@ -75,7 +123,7 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
 
   constructor(name: string, args: PostgresReplicaSetArgs, opts?: pulumi.ComponentResourceOptions) {
     super(REPLICA_SET_TYPE, name, {}, opts);
-    const { superuserPassword, replicationPassword, ...given } = args;
+    const { superuserPassword, replicationPassword, rewindPassword, ...given } = args;
     const settings = resolveSettings(given);
     const cluster = settings.clusterName;
     const labels = [{ label: CLUSTER_LABEL, value: cluster }];
@@ -90,22 +138,43 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
     const replicationSecret = pulumi.secret(
       replicationPassword ?? this.generatedPassword(`${name}-replication-password`),
     );
-
-    const network = new docker.Network(
-      `${name}-network`,
-      { name: cluster, driver: "bridge", labels },
-      parent,
+    const rewindSecret = pulumi.secret(
+      rewindPassword ?? this.generatedPassword(`${name}-rewind-password`),
     );
+
     const image = new docker.RemoteImage(
       `${name}-image`,
       { name: settings.image, keepLocally: true },
       parent,
     );
+    // The image ID the containers run, read once when `image` is set or changed. A refresh
+    // re-reads the RemoteImage, whose imageId follows the tag wherever it moved locally; fed
+    // to the containers, that would replace every one of them, the primary included, as a
+    // side effect of `up --refresh`. A Command's output is not re-read by a refresh.
+    const imageId = new command.local.Command(
+      `${name}-image-id`,
+      scriptArgs("image-id", { IMAGE: settings.image }),
+      { parent: this, dependsOn: [image] },
+    ).stdout;
+    // Nothing that holds data exists until the image does: a name that cannot be pulled
+    // fails the run before any volume or network is created.
+    const afterImage = { parent: this, dependsOn: [image] };
+    // Names are fixed, so a replacement must delete first: the engine would otherwise
+    // "create" the same name (Docker returns the existing object) and then delete it.
+    const fixedName = { ...afterImage, deleteBeforeReplace: true };
+    // Only a new name (a new cluster) may replace a volume that holds data.
+    const keepsData = { ...fixedName, ignoreChanges: ["labels", "driver", "driverOpts"] };
+
+    const network = new docker.Network(
+      `${name}-network`,
+      { name: cluster, driver: "bridge", labels },
+      fixedName,
+    );
     const archive = settings.walArchive
       ? new docker.Volume(
           `${name}-wal-archive`,
           { name: archiveVolumeName(cluster), labels },
-          parent,
+          keepsData,
         )
       : undefined;
     const archiveVolume = archive ? archive.name : "";
@@ -118,7 +187,7 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
         new docker.Volume(
           `${name}-${n}-data`,
           { name: dataVolumeName(cluster, n), labels: instanceLabels(n) },
-          parent,
+          keepsData,
         ),
       );
       configVolumes.set(
@@ -126,7 +195,7 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
         new docker.Volume(
           `${name}-${n}-config`,
           { name: configVolumeName(cluster, n), labels: instanceLabels(n) },
-          parent,
+          fixedName,
         ),
       );
     }
@@ -141,13 +210,12 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
         new command.local.Command(
           `${name}-${n}-configure`,
           {
-            create: commandScript("write-config"),
-            interpreter: BASH,
-            environment: {
+            ...scriptArgs("write-config", {
               CLUSTER: cluster,
               CONTAINER: containerName(cluster, n),
+              PRIMARY_CONTAINER: containerName(cluster, settings.primary),
               ROLE: n === settings.primary ? "primary" : "standby",
-              IMAGE: image.imageId,
+              IMAGE: imageId,
               CONFIG_VOLUME: configVolumes.get(n)!.name,
               ARCHIVE_VOLUME: archiveVolume,
               POSTGRESQL_CONF: files["postgresql.conf"],
@@ -157,12 +225,14 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
               INSTANCE_SCRIPT: instanceScript(),
               SUPERUSER: settings.superuser,
               REPLICATION_USER: settings.replicationUser,
+              REWIND_USER: settings.rewindUser,
               SUPERUSER_PASSWORD: superuserSecret,
               REPLICATION_PASSWORD: replicationSecret,
-            },
+              REWIND_PASSWORD: rewindSecret,
+            }),
             logging: "none",
           },
-          { parent: this, dependsOn },
+          { parent: this, dependsOn, additionalSecretOutputs: SECRET_OUTPUTS },
         ),
       );
     };
@@ -181,7 +251,7 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
         {
           name: containerName(cluster, n),
           hostname: containerName(cluster, n),
-          image: image.imageId,
+          image: imageId,
           entrypoints: ["/bin/sh", `${CONFIG_DIR}/instance.sh`, "start"],
           command: ["-c", `config_file=${CONFIG_DIR}/postgresql.conf`],
           envs: [
@@ -203,71 +273,90 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
           healthcheck: {
             // Over TCP: the image's first-start initialisation listens on the socket only.
             tests: ["CMD", "pg_isready", "-q", "-h", "127.0.0.1", "-p", String(POSTGRES_PORT)],
-            interval: "2s",
-            timeout: "5s",
+            interval: goDuration(2),
+            timeout: goDuration(5),
             retries: 5,
-            startPeriod: `${CONTAINER_WAIT_SECONDS}s`,
+            startPeriod: goDuration(READY_TIMEOUT_SECONDS),
           },
-          wait: true,
-          waitTimeout: CONTAINER_WAIT_SECONDS,
+          // The provider's wait ignores a container that exits or refuses to start and hangs
+          // until its timeout; the ready command after each container fails at once instead.
+          wait: false,
           restart: "unless-stopped",
           // A stopped container stays in state: the role-change scripts stop and start
           // instances themselves, and a refresh must not forget a container it cannot then
           // re-create under the same name.
           mustRun: false,
-          stopTimeout: 60,
+          stopTimeout: STOP_GRACE_SECONDS,
+          // The provider deletes with a zero stop timeout unless this is set: scale-down,
+          // destroy and replacement would kill PostgreSQL instead of shutting it down.
+          destroyGraceSeconds: STOP_GRACE_SECONDS,
           labels: instanceLabels(n),
         },
         { parent: this, dependsOn, deleteBeforeReplace: true },
       );
       containers.set(n, container);
-      return container;
+      // Runs whenever the container is created again (its ID changes), e.g. after
+      // `up --refresh` re-creates a removed one.
+      const ready = new command.local.Command(
+        `${name}-${n}-ready`,
+        scriptArgs("wait-ready", {
+          CONTAINER: containerName(cluster, n),
+          CONTAINER_ID: container.id,
+          SUPERUSER: settings.superuser,
+          TIMEOUT_SECONDS: String(READY_TIMEOUT_SECONDS),
+        }),
+        { parent: this, dependsOn: [container] },
+      );
+      return { container, ready };
     };
 
-    const primaryContainer = createContainer(settings.primary, [configure.get(settings.primary)!]);
+    const primaryInstance = createContainer(settings.primary, [configure.get(settings.primary)!]);
     const primaryName = containerName(cluster, settings.primary);
 
     const promote = new command.local.Command(
       `${name}-promote`,
-      {
-        create: commandScript("promote"),
-        interpreter: BASH,
-        environment: { CLUSTER: cluster, TARGET: primaryName, SUPERUSER: settings.superuser },
-      },
-      { parent: this, dependsOn: [primaryContainer] },
+      scriptArgs("promote", {
+        CLUSTER: cluster,
+        TARGET: primaryName,
+        SUPERUSER: settings.superuser,
+        ACCEPT_DATA_LOSS: String(settings.acceptDataLoss),
+      }),
+      { parent: this, dependsOn: [primaryInstance.ready] },
     );
 
     const roles = new command.local.Command(
       `${name}-roles`,
       {
-        create: commandScript("roles"),
-        interpreter: BASH,
-        environment: {
+        ...scriptArgs("roles", {
           PRIMARY_CONTAINER: primaryName,
           SUPERUSER: settings.superuser,
+          DATABASE: settings.database,
           REPLICATION_USER: settings.replicationUser,
+          REWIND_USER: settings.rewindUser,
           CONNECTION_LIMIT: String(settings.replicationConnectionLimit),
           SUPERUSER_PASSWORD: superuserSecret,
           REPLICATION_PASSWORD: replicationSecret,
-        },
+          REWIND_PASSWORD: rewindSecret,
+        }),
         logging: "none",
       },
-      { parent: this, dependsOn: [promote] },
+      { parent: this, dependsOn: [promote], additionalSecretOutputs: SECRET_OUTPUTS },
     );
+
+    const clusterChecks: pulumi.Resource[] = [roles];
 
     for (const n of standbyNumbers) {
       const slot = settings.replicationSlots
         ? new command.local.Command(
             `${name}-${n}-slot`,
             {
-              create: commandScript("slot", "create"),
-              delete: commandScript("slot", "delete"),
-              interpreter: BASH,
-              environment: {
+              ...scriptArgs("slot", {
                 PRIMARY_CONTAINER: primaryName,
                 SUPERUSER: settings.superuser,
                 SLOT: slotName(cluster, n),
-              },
+              }),
+              create: scriptCommand("slot", "create"),
+              delete: scriptCommand("slot", "delete"),
             },
             { parent: this, dependsOn: [promote] },
           )
@@ -275,21 +364,17 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
 
       const join = new command.local.Command(
         `${name}-${n}-join`,
-        {
-          create: commandScript("join-standby"),
-          interpreter: BASH,
-          environment: {
-            CLUSTER: cluster,
-            CONTAINER: containerName(cluster, n),
-            IMAGE: image.imageId,
-            NETWORK: network.name,
-            DATA_VOLUME: dataVolumes.get(n)!.name,
-            CONFIG_VOLUME: configVolumes.get(n)!.name,
-            ARCHIVE_VOLUME: archiveVolume,
-            PRIMARY_CONTAINER: primaryName,
-            SUPERUSER: settings.superuser,
-          },
-        },
+        scriptArgs("join-standby", {
+          CLUSTER: cluster,
+          CONTAINER: containerName(cluster, n),
+          IMAGE: imageId,
+          NETWORK: network.name,
+          DATA_VOLUME: dataVolumes.get(n)!.name,
+          CONFIG_VOLUME: configVolumes.get(n)!.name,
+          ARCHIVE_VOLUME: archiveVolume,
+          PRIMARY_CONTAINER: primaryName,
+          SUPERUSER: settings.superuser,
+        }),
         {
           parent: this,
           dependsOn: [roles, promote, configure.get(n)!, ...(slot ? [slot] : [])],
@@ -298,21 +383,42 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
 
       const standby = createContainer(n, [join, configure.get(n)!]);
 
-      new command.local.Command(
+      const streaming = new command.local.Command(
         `${name}-${n}-streaming`,
-        {
-          create: commandScript("check-streaming"),
-          interpreter: BASH,
-          environment: {
-            PRIMARY_CONTAINER: primaryName,
-            STANDBY: containerName(cluster, n),
-            SUPERUSER: settings.superuser,
-            TIMEOUT_SECONDS: "120",
-          },
-        },
-        { parent: this, dependsOn: [standby, join] },
+        scriptArgs("check-streaming", {
+          PRIMARY_CONTAINER: primaryName,
+          STANDBY: containerName(cluster, n),
+          SUPERUSER: settings.superuser,
+          TIMEOUT_SECONDS: "120",
+        }),
+        { parent: this, dependsOn: [standby.ready, join] },
       );
+      clusterChecks.push(streaming, ...(slot ? [slot] : []));
     }
+
+    // The last word of every `up` that changed the topology, a role, or re-created a
+    // container: the database and roles exist, every standby is in recovery, and each
+    // instance holds exactly the slots its role needs (a demoted primary keeps none).
+    new command.local.Command(
+      `${name}-check`,
+      scriptArgs("check-cluster", {
+        CLUSTER: cluster,
+        PRIMARY_CONTAINER: primaryName,
+        STANDBYS: standbyNumbers.map((n) => containerName(cluster, n)).join(" "),
+        SLOTS: settings.replicationSlots
+          ? standbyNumbers.map((n) => slotName(cluster, n)).join(" ")
+          : "",
+        SLOT_PREFIX: slotPrefix(cluster),
+        DATABASE: settings.database,
+        SUPERUSER: settings.superuser,
+        REPLICATION_USER: settings.replicationUser,
+        REWIND_USER: settings.rewindUser,
+        CONTAINER_IDS: pulumi
+          .all([...containers.values()].map((c) => c.id))
+          .apply((ids) => ids.join(" ")),
+      }),
+      { parent: this, dependsOn: clusterChecks },
+    );
 
     const endpoint = (n: number) => `${settings.bindAddress}:${hostPortOf(settings.hostPort, n)}`;
     const hosts = numbers.map((n) => ({

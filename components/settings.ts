@@ -1,4 +1,5 @@
-import * as parameterContexts from "./postgres15-parameters.json";
+import { parameterContexts, parameterValueProblem } from "./parameter-values";
+import { nearest } from "./suggest";
 
 /** A value for one extra `postgresql.conf` setting. */
 export type ParameterValue = string | number | boolean;
@@ -55,6 +56,18 @@ export interface ReplicaSetSettings {
    */
   readonly replicationUser: string;
   /**
+   * Role pg_rewind connects as when a former primary rejoins: LOGIN plus EXECUTE on the four
+   * file-access functions PostgreSQL's pg_rewind documentation lists, nothing else.
+   * @default "rewinder"
+   */
+  readonly rewindUser: string;
+  /**
+   * Lets a change of `primary` promote a standby that is behind another running standby,
+   * losing the transactions only the other one received. Without it such a failover is refused.
+   * @default false
+   */
+  readonly acceptDataLoss: boolean;
+  /**
    * Connection limit of the replication role (the tutorial's `createuser -c 5`).
    * @default 5
    */
@@ -96,6 +109,8 @@ export const DEFAULT_SETTINGS: ReplicaSetSettings = {
   database: "postgresdb",
   superuser: "postgresadmin",
   replicationUser: "replicationUser",
+  rewindUser: "rewinder",
+  acceptDataLoss: false,
   replicationConnectionLimit: 5,
   synchronousStandbys: 0,
   replicationSlots: true,
@@ -174,11 +189,16 @@ export function parameterContext(name: string): string | undefined {
 
 function parameterProblems(parameters: unknown): string[] {
   if (typeof parameters !== "object" || parameters === null || Array.isArray(parameters)) {
-    return [`parameters: ${show(parameters)} is not allowed; expected an object of name -> value`];
+    return [
+      `parameters: ${show(parameters)} is not allowed; expected an object of name -> value, ` +
+        `set as \`pulumi config set --path 'parameters.work_mem' 16MB\` or ` +
+        `\`pulumi config set parameters '{"work_mem":"16MB"}'\``,
+    ];
   }
   const problems: string[] = [];
   for (const [name, value] of Object.entries(parameters)) {
     const key = `parameters.${name}`;
+    let corePostgresParameter = false;
     if (!PARAMETER_NAME.test(name)) {
       problems.push(`${key}: ${show(name)} is not a PostgreSQL parameter name`);
     } else if (name in MANAGED_PARAMETERS) {
@@ -188,9 +208,16 @@ function parameterProblems(parameters: unknown): string[] {
           (instead ? `; use the config key ${instead}` : ""),
       );
     } else if (!name.includes(".") && parameterContext(name) === undefined) {
+      const meant = nearest(name, Object.keys(parameterContexts));
       problems.push(
-        `${key}: "${name}" is not a PostgreSQL 15 parameter (extension settings are written as "extension.name")`,
+        `${key}: "${name}" is not a PostgreSQL 15 parameter` +
+          (meant ? `; did you mean ${meant}?` : "") +
+          ' (extension settings are written as "extension.name")',
       );
+    } else {
+      // An extension's settings are defined by the extension when it loads; their values can
+      // only be checked by the server.
+      corePostgresParameter = !name.includes(".");
     }
     const validValue =
       (typeof value === "string" && !/[\n\r\0]/.test(value)) ||
@@ -198,6 +225,9 @@ function parameterProblems(parameters: unknown): string[] {
       (typeof value === "number" && Number.isFinite(value));
     if (!validValue) {
       problems.push(`${key}: ${show(value)} is not allowed; expected a string, number or boolean`);
+    } else if (corePostgresParameter) {
+      const problem = parameterValueProblem(name, value);
+      if (problem !== undefined) problems.push(problem);
     }
   }
   return problems;
@@ -254,11 +284,23 @@ export function settingsProblems(s: ReplicaSetSettings): string[] {
   matches("database", DATABASE_NAME, "a name matching ^[A-Za-z_][A-Za-z0-9_-]{0,62}$");
   matches("superuser", ROLE_NAME, "a role name matching ^[A-Za-z_][A-Za-z0-9_]{0,62}$");
   matches("replicationUser", ROLE_NAME, "a role name matching ^[A-Za-z_][A-Za-z0-9_]{0,62}$");
+  matches("rewindUser", ROLE_NAME, "a role name matching ^[A-Za-z_][A-Za-z0-9_]{0,62}$");
   if (s.replicationUser === s.superuser) {
     problems.push(
       `replicationUser: ${show(s.replicationUser)} is not allowed; it must differ from superuser`,
     );
   }
+  if (s.rewindUser === s.superuser || s.rewindUser === s.replicationUser) {
+    problems.push(
+      `rewindUser: ${show(s.rewindUser)} is not allowed; it must differ from superuser and replicationUser`,
+    );
+  }
+  if (typeof s.rewindUser === "string" && /^pg_/i.test(s.rewindUser)) {
+    problems.push(
+      `rewindUser: ${show(s.rewindUser)} is not allowed; role names starting with pg_ are reserved by PostgreSQL`,
+    );
+  }
+  check(typeof s.acceptDataLoss === "boolean", "acceptDataLoss", "true or false");
   check(
     isInteger(s.replicationConnectionLimit, 1, 1000),
     "replicationConnectionLimit",

@@ -1,4 +1,5 @@
 import { ReplicaSetSettings, SettingsError, normaliseSettings, settingsProblems } from "./settings";
+import { nearest } from "./suggest";
 
 /** Stack configuration keys of the contract whose values are plain (not secret). */
 const INTEGER_KEYS = [
@@ -8,7 +9,7 @@ const INTEGER_KEYS = [
   "replicationConnectionLimit",
   "synchronousStandbys",
 ] as const;
-const BOOLEAN_KEYS = ["replicationSlots", "walArchive"] as const;
+const BOOLEAN_KEYS = ["replicationSlots", "walArchive", "acceptDataLoss"] as const;
 const STRING_KEYS = [
   "clusterName",
   "image",
@@ -16,9 +17,10 @@ const STRING_KEYS = [
   "database",
   "superuser",
   "replicationUser",
+  "rewindUser",
   "maxSlotWalKeepSize",
 ] as const;
-const SECRET_KEYS = ["superuserPassword", "replicationPassword"] as const;
+const SECRET_KEYS = ["superuserPassword", "replicationPassword", "rewindPassword"] as const;
 export const KNOWN_KEYS: readonly string[] = [
   ...STRING_KEYS,
   ...INTEGER_KEYS,
@@ -50,6 +52,19 @@ function parseObject(raw: string): unknown {
   }
 }
 
+/** The known key a misspelt one most likely meant, if any is close enough. */
+export function nearestKey(key: string): string | undefined {
+  return nearest(key, KNOWN_KEYS);
+}
+
+function unknownKeyProblem(key: string): string {
+  const nearest = nearestKey(key);
+  return (
+    `${key}: is not a configuration key` +
+    (nearest ? `; did you mean ${nearest}?` : `; known keys are ${KNOWN_KEYS.join(", ")}`)
+  );
+}
+
 /**
  * Turns the raw text of the stack configuration into replica set settings, with defaults for
  * keys not set. Throws one SettingsError naming every bad key, its value and what is allowed,
@@ -72,9 +87,7 @@ export function settingsFromStackConfig(
   const rawParameters = read("parameters");
   given.parameters = rawParameters === undefined ? undefined : parseObject(rawParameters);
 
-  const unknown = keysPresent
-    .filter((key) => !KNOWN_KEYS.includes(key))
-    .map((key) => `${key}: is not a configuration key; known keys are ${KNOWN_KEYS.join(", ")}`);
+  const unknown = keysPresent.filter((key) => !KNOWN_KEYS.includes(key)).map(unknownKeyProblem);
 
   // The values are unchecked here; settingsProblems checks every type and range.
   const settings = normaliseSettings(given as Partial<ReplicaSetSettings>);

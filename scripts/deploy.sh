@@ -12,6 +12,12 @@ for tool in node npm pulumi docker; do
     exit 1
   }
 done
+# The docker provider talks to DOCKER_HOST (else the default socket) and ignores the Docker
+# CLI's current context, which the Command scripts follow: pin both to the context's daemon.
+if [ -z "${DOCKER_HOST:-}" ]; then
+  DOCKER_HOST=$(docker context inspect -f '{{.Endpoints.docker.Host}}' 2>/dev/null || true)
+  if [ -n "$DOCKER_HOST" ]; then export DOCKER_HOST; else unset DOCKER_HOST; fi
+fi
 docker info >/dev/null 2>&1 || {
   echo "error: the Docker engine does not answer (docker info)" >&2
   exit 1

@@ -80,10 +80,10 @@ rewind() {
     return 0
   fi
   prepare_data_dir
-  source="host=$PRIMARY_HOST port=5432 user=$SUPERUSER dbname=postgres passfile=/config/superuser.pgpass"
-  # The source's control file must show its current timeline (see promote.sh).
-  as_postgres psql -X -q -d "$source" -c CHECKPOINT >/dev/null || true
-  log "pg_rewind against $PRIMARY_HOST"
+  # A role that may only read files (see roles.sh), not the superuser. The source's control
+  # file shows its current timeline because promote.sh checkpoints after every promotion.
+  source="host=$PRIMARY_HOST port=5432 user=$REWIND_USER dbname=postgres passfile=/config/rewind.pgpass"
+  log "pg_rewind against $PRIMARY_HOST as $REWIND_USER"
   # --config-file: the crash recovery pg_rewind may run first must use this cluster's real
   # settings (wal_log_hints above all), not the unused postgresql.conf in the data directory.
   if as_postgres pg_rewind --target-pgdata="$PGDATA" --progress \
@@ -119,7 +119,57 @@ repair_slot() {
     log "could not create slot $SLOT on $PRIMARY_HOST; streaming waits for the next deployment"
 }
 
+# WAL position of a replication peer ("hi/lo" hex), empty when it does not answer.
+peer_lsn() {
+  as_postgres psql -X -A -t -F ' ' -d "host=$1 port=5432 user=$REPLICATION_USER passfile=/config/replication.pgpass replication=true connect_timeout=3" \
+    -c IDENTIFY_SYSTEM 2>/dev/null | awk 'NF >= 3 { print $3 }'
+}
+
+lsn_number() {
+  hi=${1%/*}
+  lo=${1#*/}
+  echo $(((0x$hi << 32) + 0x$lo))
+}
+
+# Never initdb a second, empty primary into a cluster that already has data (its primary's
+# data volume was lost): standbys could not follow it, and it would hide their data. Stops
+# here, saying which standby to promote.
+refuse_empty_primary() {
+  best=""
+  best_lsn=""
+  n=1
+  while [ "$n" -le 16 ]; do
+    peer="$CLUSTER-$n"
+    n=$((n + 1))
+    [ "$peer" = "$INSTANCE_NAME" ] && continue
+    getent hosts "$peer" >/dev/null 2>&1 || continue
+    lsn=$(peer_lsn "$peer")
+    [ -n "$lsn" ] || continue
+    if [ -z "$best" ] || [ "$(lsn_number "$lsn")" -gt "$(lsn_number "$best_lsn")" ]; then
+      best=$peer
+      best_lsn=$lsn
+    fi
+  done
+  archived=$(find /mnt/server/archive -maxdepth 1 -name '[0-9A-F]*' 2>/dev/null | head -n 1)
+  if [ -n "$best" ]; then
+    reason="$INSTANCE_NAME cannot start as the primary: its data volume is empty but the cluster already has data. The most advanced standby is $best (WAL up to $best_lsn); make it the primary: pulumi config set primary ${best##*-} && pulumi up"
+  elif [ -n "$archived" ]; then
+    reason="$INSTANCE_NAME cannot start as the primary: its data volume is empty but the WAL archive holds this cluster's history and no standby answers. Start a standby (docker start $CLUSTER-N) and make it the primary (pulumi config set primary N && pulumi up), or run pulumi destroy to start over"
+  else
+    return 0
+  fi
+  log "$reason"
+  printf '%s\n' "$reason" >/tmp/postgres-replication-refused
+  # Waits instead of exiting, which would only repeat this in a restart loop. When its role
+  # changes, the deployment stops it and clones it as a standby (join-standby.sh).
+  trap 'exit 1' TERM INT
+  while :; do sleep 1; done
+}
+
 start() {
+  if [ "$ROLE" = primary ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
+    refuse_empty_primary
+  fi
   if [ "$ROLE" = standby ]; then
     if [ -s "$PGDATA/PG_VERSION" ]; then
       repair_slot

@@ -16,7 +16,7 @@ streaming_from_primary() {
   [ "$(psql_in "$CONTAINER" -c "select status from pg_stat_wal_receiver where sender_host = '$PRIMARY_CONTAINER'")" = streaming ]
 }
 
-wait_for 120 "$PRIMARY_CONTAINER to accept connections" accepts_sql "$PRIMARY_CONTAINER"
+wait_accepting 120 "$PRIMARY_CONTAINER"
 
 if container_running "$CONTAINER"; then
   if in_recovery "$CONTAINER" && wait_for 30 "$CONTAINER to stream from $PRIMARY_CONTAINER" streaming_from_primary; then

@@ -16,7 +16,20 @@ require_env() {
 }
 
 container_exists() { docker container inspect "$1" >/dev/null 2>&1; }
-container_running() { [ "$(docker container inspect -f '{{.State.Running}}' "$1" 2>/dev/null)" = true ]; }
+container_running() { [ "$(docker container inspect -f '{{.State.Status}}' "$1" 2>/dev/null)" = running ]; }
+
+# A container in state but removed outside Pulumi is only re-created by a refresh; waiting
+# for it would only end in a timeout.
+require_container() {
+  container_exists "$1" ||
+    fail "container $1 does not exist (removed outside Pulumi?); run \`pulumi up --refresh\` to re-create it from its volume"
+}
+
+# wait_accepting SECONDS CONTAINER: until it accepts SQL; fails at once when it does not exist.
+wait_accepting() {
+  require_container "$2"
+  wait_for "$1" "$2 to accept connections" accepts_sql "$2"
+}
 
 # SQL as the superuser over the container's local socket (peer authentication: no password).
 # Administrative writes commit locally: they must not wait for synchronous standbys, which

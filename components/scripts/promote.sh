@@ -4,18 +4,41 @@
 #      it (switchover: a fast shutdown first sends all remaining WAL to the connected
 #      standbys), or at once when TARGET cannot reach it (failover across a partition);
 #   2. after a switchover, TARGET waits until it has replayed the old primary's last record;
+#      in a failover, TARGET must hold at least as much WAL as every other running standby
+#      (unless ACCEPT_DATA_LOSS is true): promoting one that is behind loses what only the
+#      others received, acknowledged commits included when synchronousStandbys < standbys;
 #   3. TARGET is promoted (pg_ctl promote), unless it is a primary already.
 # The old primary rejoins afterwards as a standby (join-standby.sh); until then it stays
 # stopped, and if it is started anyway, /config/instance.sh starts it read-only.
-# Environment: CLUSTER, TARGET, SUPERUSER.
+# Environment: CLUSTER, TARGET, SUPERUSER, ACCEPT_DATA_LOSS (true or false).
 require_env CLUSTER TARGET SUPERUSER
 
-container_exists "$TARGET" || fail "$TARGET does not exist, so it cannot become the primary"
+require_container "$TARGET"
 if ! container_running "$TARGET"; then
   log "starting $TARGET"
   docker start "$TARGET" >/dev/null
 fi
-wait_for 120 "$TARGET to accept connections" accepts_sql "$TARGET"
+wait_accepting 120 "$TARGET"
+
+cluster_members() { docker ps --filter "label=postgres-replication.cluster=$CLUSTER" --format '{{.Names}}'; }
+# All the WAL an instance holds: what it received, or at least what it replayed.
+held_lsn() {
+  psql_in "$1" -c "select coalesce(greatest(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), '0/0')"
+}
+refuse_if_behind() {
+  [ "${ACCEPT_DATA_LOSS:-false}" = true ] && return 0
+  local target_lsn other other_lsn
+  target_lsn=$(held_lsn "$TARGET")
+  for other in $(cluster_members); do
+    [ "$other" = "$TARGET" ] && continue
+    accepts_sql "$other" && in_recovery "$other" || continue
+    other_lsn=$(held_lsn "$other")
+    if [ "$(psql_in "$TARGET" -c "select '$other_lsn'::pg_lsn > '$target_lsn'::pg_lsn")" = t ]; then
+      fail "refusing to promote $TARGET: it holds WAL up to $target_lsn but $other holds up to $other_lsn, so promoting $TARGET loses what only $other received. Promote $other instead (pulumi config set primary ${other##*-}), or set acceptDataLoss to true to accept the loss"
+    fi
+  done
+  log "$TARGET holds WAL up to $target_lsn, no less than any other running standby"
+}
 
 # pg_stat_wal_receiver keeps saying "streaming" for up to wal_receiver_timeout after the
 # sender became unreachable, so reachability is checked first, from TARGET itself.
@@ -38,7 +61,8 @@ restore_old_primary() {
   docker start "$1" >/dev/null
 }
 
-for other in $(docker ps --filter "label=postgres-replication.cluster=$CLUSTER" --format '{{.Names}}'); do
+switchover=false
+for other in $(cluster_members); do
   [ "$other" = "$TARGET" ] && continue
   accepts_sql "$other" || continue
   in_recovery "$other" && continue
@@ -46,10 +70,12 @@ for other in $(docker ps --filter "label=postgres-replication.cluster=$CLUSTER" 
     # Failover: the old primary is running but unreachable from TARGET (a network partition).
     # It is fenced by stopping it; what it acknowledged and TARGET never received is lost
     # unless synchronous replication kept TARGET up to date.
+    refuse_if_behind
     log "failover: $other is running but $TARGET cannot stream from it; fencing $other (stopped)"
     docker stop "$other" >/dev/null
     continue
   fi
+  switchover=true
   log "switchover: stopping the old primary $other"
   docker stop "$other" >/dev/null
   if in_recovery "$TARGET"; then
@@ -63,6 +89,7 @@ for other in $(docker ps --filter "label=postgres-replication.cluster=$CLUSTER" 
 done
 
 if in_recovery "$TARGET"; then
+  [ "$switchover" = true ] || refuse_if_behind
   log "promoting $TARGET"
   docker exec -u postgres "$TARGET" pg_ctl promote -D /data -w -t 120 >/dev/null
 fi

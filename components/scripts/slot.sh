@@ -4,7 +4,7 @@ require_env PRIMARY_CONTAINER SUPERUSER SLOT
 action=${1:?create or delete}
 
 if [ "$action" = create ]; then
-  wait_for 120 "$PRIMARY_CONTAINER to accept connections" accepts_sql "$PRIMARY_CONTAINER"
+  wait_accepting 120 "$PRIMARY_CONTAINER"
   psql_in "$PRIMARY_CONTAINER" -v slot="$SLOT" <<'SQL' >/dev/null
 SELECT 1 FROM pg_create_physical_replication_slot(:'slot', true)
 WHERE NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = :'slot');

@@ -14,6 +14,7 @@ const NAME = "prt-sec-main";
 const BASE_PORT = 15900;
 const SUPERUSER = "postgresadmin";
 const REPLICATION_USER = "replicationUser";
+const REWIND_USER = "rewinder";
 const INSTANCES = [1, 2];
 
 describeLive("security checks (live harness)", () => {
@@ -21,9 +22,11 @@ describeLive("security checks (live harness)", () => {
   // Distinctive, fresh every run: a match anywhere can only come from this deployment.
   const superuserPassword = `SuPw${randomBytes(12).toString("hex")}`;
   const replicationPassword = `RePw${randomBytes(12).toString("hex")}`;
+  const rewindPassword = `RwPw${randomBytes(12).toString("hex")}`;
   const passwords: Record<string, string> = {
     superuserPassword,
     replicationPassword,
+    rewindPassword,
   };
   let deployment: LiveDeployment;
   let c: Cluster;
@@ -38,7 +41,7 @@ describeLive("security checks (live harness)", () => {
     deployment = new LiveDeployment({ stack: NAME });
     const result = await deployment.up(
       { clusterName: NAME, hostPort: BASE_PORT, image, standbys: 1 },
-      { secrets: { superuserPassword, replicationPassword } },
+      { secrets: { superuserPassword, replicationPassword, rewindPassword } },
     );
     c = new Cluster(NAME, result);
     timed("deploy", started, "security");
@@ -55,6 +58,20 @@ describeLive("security checks (live harness)", () => {
   });
 
   const container = (n: number) => `${NAME}-${n}`;
+  /** login, replication, superuser, createrole, createdb, bypassrls, inherit, connection limit */
+  const roleAttributes = (n: number, role: string) =>
+    c.sql(
+      n,
+      "select concat_ws(',', rolcanlogin, rolreplication, rolsuper, rolcreaterole, " +
+        "rolcreatedb, rolbypassrls, rolinherit, rolconnlimit) " +
+        `from pg_roles where rolname = '${role}'`,
+    );
+  const memberships = (n: number, role: string) =>
+    c.sql(
+      n,
+      "select count(*) from pg_auth_members m join pg_roles r on r.oid in (m.member, m.roleid) " +
+        `where r.rolname = '${role}'`,
+    );
 
   test("pg_hba: nothing trusted, no md5/password over TCP, no open address", async () => {
     for (const n of INSTANCES) {
@@ -101,34 +118,54 @@ describeLive("security checks (live harness)", () => {
             "and rolpassword not like 'SCRAM-SHA-256$%'",
         ),
       ).toBe("");
-      // Both roles do have a password (so the check above is not vacuous).
+      // The three roles do have a password (so the check above is not vacuous).
       expect(
         await c.sql(
           n,
-          `select count(*) from pg_authid where rolname in ('${SUPERUSER}', '${REPLICATION_USER}') ` +
+          "select count(*) from pg_authid where rolname in " +
+            `('${SUPERUSER}', '${REPLICATION_USER}', '${REWIND_USER}') ` +
             "and rolpassword like 'SCRAM-SHA-256$%'",
         ),
-      ).toBe("2");
+      ).toBe("3");
+    }
+  });
+
+  test("the rewind role may read files through pg_rewind's four functions, in database postgres only", async () => {
+    const functions = [
+      "pg_catalog.pg_ls_dir(text, boolean, boolean)",
+      "pg_catalog.pg_stat_file(text, boolean)",
+      "pg_catalog.pg_read_binary_file(text)",
+      "pg_catalog.pg_read_binary_file(text, bigint, bigint, boolean)",
+    ];
+    for (const n of INSTANCES) {
+      expect(await roleAttributes(n, REWIND_USER)).toBe("t,f,f,f,f,f,f,-1");
+      expect(await memberships(n, REWIND_USER)).toBe("0");
+      const port = c.instances[n - 1].hostPort;
+      const asRewinder = (database: string, sql: string) =>
+        psqlResult({ port, user: REWIND_USER, password: rewindPassword, database }, sql, {
+          allowFailure: true,
+        });
+      const granted = await asRewinder(
+        "postgres",
+        "select concat_ws(','," +
+          functions.map((f) => `has_function_privilege('${f}', 'execute')`).join(",") +
+          ", has_function_privilege('pg_catalog.pg_read_file(text)', 'execute')" +
+          ", (select count(*) > 0 from pg_ls_dir('.', false, false)))",
+      );
+      expect(granted.stderr).toBe("");
+      expect(granted.stdout.trim()).toBe("t,t,t,t,f,t");
+      const denied = await asRewinder("postgres", "select count(*) from pg_authid");
+      expect(denied.stderr).toMatch(/permission denied/);
+      const otherDatabase = await asRewinder("postgresdb", "select 1");
+      expect(otherDatabase.code).not.toBe(0);
+      expect(otherDatabase.stderr).toMatch(/pg_hba\.conf rejects connection/);
     }
   });
 
   test("the replication role may replicate and nothing else", async () => {
     for (const n of INSTANCES) {
-      expect(
-        await c.sql(
-          n,
-          "select concat_ws(',', rolcanlogin, rolreplication, rolsuper, rolcreaterole, " +
-            "rolcreatedb, rolbypassrls, rolinherit, rolconnlimit) " +
-            `from pg_roles where rolname = '${REPLICATION_USER}'`,
-        ),
-      ).toBe("t,t,f,f,f,f,f,5");
-      expect(
-        await c.sql(
-          n,
-          "select count(*) from pg_auth_members m join pg_roles r on r.oid in (m.member, m.roleid) " +
-            `where r.rolname = '${REPLICATION_USER}'`,
-        ),
-      ).toBe("0");
+      expect(await roleAttributes(n, REPLICATION_USER)).toBe("t,t,f,f,f,f,f,5");
+      expect(await memberships(n, REPLICATION_USER)).toBe("0");
     }
 
     for (const n of INSTANCES) {

@@ -14,11 +14,14 @@ import {
   PostgresReplicaSet,
   PostgresReplicaSetArgs,
   REPLICA_SET_TYPE,
+  goDuration,
 } from "../../components/postgres-replica-set";
+import { SCRIPT_VARIABLE } from "../../components/scripts";
 
 const CONTAINER = "docker:index/container:Container";
 const VOLUME = "docker:index/volume:Volume";
 const COMMAND = "command:local:Command";
+const NETWORK = "docker:index/network:Network";
 
 async function deploy(
   args: PostgresReplicaSetArgs,
@@ -45,11 +48,14 @@ function expectedInventory(standbys: number): string[] {
     "postgres",
     "postgres-network",
     "postgres-image",
+    "postgres-image-id",
     "postgres-wal-archive",
     "postgres-superuser-password",
     "postgres-replication-password",
+    "postgres-rewind-password",
     "postgres-promote",
     "postgres-roles",
+    "postgres-check",
   ];
   for (let n = 1; n <= standbys + 1; n++) {
     names.push(
@@ -57,6 +63,7 @@ function expectedInventory(standbys: number): string[] {
       `postgres-${n}-data`,
       `postgres-${n}-config`,
       `postgres-${n}-configure`,
+      `postgres-${n}-ready`,
     );
     if (n > 1) names.push(`postgres-${n}-slot`, `postgres-${n}-join`, `postgres-${n}-streaming`);
   }
@@ -115,17 +122,58 @@ describe("inventory", () => {
   test("containers follow the tutorial: PGDATA=/data, config_file, mounts, image by ID", async () => {
     const { resources } = await deploy({ standbys: 1 });
     const container = byName(resources, "postgres-2");
-    expect(container.inputs.image).toBe("sha256:test-image");
+    expect(container.inputs.image).toBe("sha256:pinned-image");
     expect(container.inputs.envs).toContain("PGDATA=/data");
     expect(container.inputs.envs).toContain("POSTGRES_USER=postgresadmin");
     expect(container.inputs.envs).toContain("POSTGRES_DB=postgresdb");
     expect(container.inputs.command).toEqual(["-c", "config_file=/config/postgresql.conf"]);
     const targets = (container.inputs.mounts as { target: string }[]).map((m) => m.target);
     expect(targets.sort()).toEqual(["/config", "/data", "/mnt/server/archive"]);
-    expect(container.inputs.wait).toBe(true);
+    expect(container.inputs.wait).toBe(false);
     expect(container.inputs.restart).toBe("unless-stopped");
+    expect(container.inputs.destroyGraceSeconds).toBe(60);
     expect(container.deleteBeforeReplace).toBe(true);
     expect(JSON.stringify(container.inputs.healthcheck)).toContain("pg_isready");
+  });
+
+  test("healthcheck durations are written as the docker provider reads them back", async () => {
+    const { resources } = await deploy({ standbys: 1 });
+    for (const r of resources.filter((x) => x.type === CONTAINER)) {
+      expect(r.inputs.healthcheck).toMatchObject({
+        interval: "2s",
+        timeout: "5s",
+        startPeriod: "10m0s",
+      });
+    }
+  });
+
+  test("containers run the image ID pinned when `image` was set, not the RemoteImage's", async () => {
+    const { resources } = await deploy({ standbys: 1 });
+    for (const r of resources.filter((x) => x.type === CONTAINER)) {
+      expect(r.inputs.image).toBe("sha256:pinned-image");
+      expect(r.dependencies).toContain("postgres-image-id");
+      expect(r.dependencies).not.toContain("postgres-image");
+    }
+    const pin = byName(resources, "postgres-image-id");
+    expect(env(pin).IMAGE).toBe("postgres:15");
+    expect(pin.dependencies).toEqual(["postgres-image"]);
+  });
+
+  test("nothing that holds data exists before the image; fixed names are deleted before replacement", async () => {
+    const { resources } = await deploy({ standbys: 1 });
+    const fixed = resources.filter((r) => r.type === VOLUME || r.type === NETWORK);
+    expect(fixed).toHaveLength(6);
+    for (const r of fixed) {
+      expect([r.name, r.dependencies]).toEqual([r.name, ["postgres-image"]]);
+      expect([r.name, r.deleteBeforeReplace]).toEqual([r.name, true]);
+    }
+    for (const name of ["postgres-1-data", "postgres-2-data", "postgres-wal-archive"]) {
+      expect(byName(resources, name).ignoreChanges.sort()).toEqual([
+        "driver",
+        "driverOpts",
+        "labels",
+      ]);
+    }
   });
 
   test("without the archive there is no archive volume and no archive mount", async () => {
@@ -142,16 +190,18 @@ describe("inventory", () => {
 describe("ordering", () => {
   test("a base backup waits for the healthy primary, the replication user and its slot", async () => {
     const { resources } = await deploy({ standbys: 2 });
-    expect(byName(resources, "postgres-1").inputs.wait).toBe(true);
+    expect(dependsOn(resources, "postgres-1-ready", "postgres-1")).toBe(true);
+    expect(dependsOn(resources, "postgres-promote", "postgres-1-ready")).toBe(true);
     for (const n of [2, 3]) {
       expect(dependsOn(resources, `postgres-${n}-join`, "postgres-roles")).toBe(true);
       expect(dependsOn(resources, `postgres-${n}-join`, "postgres-promote")).toBe(true);
       expect(dependsOn(resources, `postgres-${n}-join`, `postgres-${n}-slot`)).toBe(true);
       expect(dependsOn(resources, `postgres-${n}-join`, `postgres-${n}-configure`)).toBe(true);
       expect(dependsOn(resources, `postgres-${n}`, `postgres-${n}-join`)).toBe(true);
-      expect(dependsOn(resources, `postgres-${n}-streaming`, `postgres-${n}`)).toBe(true);
+      expect(dependsOn(resources, `postgres-${n}-streaming`, `postgres-${n}-ready`)).toBe(true);
+      expect(dependsOn(resources, "postgres-check", `postgres-${n}-streaming`)).toBe(true);
+      expect(dependsOn(resources, "postgres-check", `postgres-${n}-slot`)).toBe(true);
     }
-    expect(dependsOn(resources, "postgres-promote", "postgres-1")).toBe(true);
     expect(dependsOn(resources, "postgres-roles", "postgres-promote")).toBe(true);
     expect(dependsOn(resources, "postgres-1", "postgres-1-configure")).toBe(true);
   });
@@ -203,6 +253,7 @@ describe("security", () => {
     );
     expect(generated.map((r) => r.name).sort()).toEqual([
       "postgres-replication-password",
+      "postgres-rewind-password",
       "postgres-superuser-password",
     ]);
     expect(generated[0].inputs.length).toBeGreaterThanOrEqual(24);
@@ -224,10 +275,14 @@ describe("security", () => {
     for (const r of resources.filter((x) => x.type === COMMAND)) {
       const text = [r.inputs.create, r.inputs.update, r.inputs.delete, r.inputs.stdin].join("\n");
       for (const secret of secrets) expect(text).not.toContain(secret);
+      // The providers quote the command line in every failure message: one short line.
+      expect([r.name, String(r.inputs.create).length < 120]).toEqual([r.name, true]);
+      expect([r.name, r.inputs.addPreviousOutputInEnv]).toEqual([r.name, false]);
       const holdsSecret = Object.values(env(r)).some((v) => secrets.includes(v));
       if (holdsSecret) {
         expect([r.name, r.inputs.logging]).toEqual([r.name, "none"]);
         expect([r.name, r.secretInputs]).toEqual([r.name, ["environment"]]);
+        expect([r.name, r.additionalSecretOutputs.sort()]).toEqual([r.name, ["stderr", "stdout"]]);
       }
     }
     for (const r of resources.filter((x) => x.type === CONTAINER)) {
@@ -257,7 +312,8 @@ describe("scaling", () => {
       const small = (await deploy({ standbys: k })).resources;
       const large = (await deploy({ standbys: k + 2 })).resources;
       const largeByName = new Map(large.map((r) => [r.name, r]));
-      for (const r of small) {
+      // The closing check covers every instance, so it is the one resource that changes.
+      for (const r of small.filter((x) => x.name !== "postgres-check")) {
         expect([r.name, largeByName.get(r.name)?.inputs]).toEqual([r.name, r.inputs]);
       }
       expect(large.length).toBeGreaterThan(small.length);
@@ -282,8 +338,8 @@ describe("promotion", () => {
   test("primary = 2 promotes instance 2 and makes instances 1 and 3 follow it", async () => {
     const { resources, set } = await deploy({ standbys: 2, primary: 2 });
     expect(env(byName(resources, "postgres-promote")).TARGET).toBe("postgres-2");
-    expect(byName(resources, "postgres-promote").inputs.create).toMatch(/pg_ctl promote/);
-    expect(dependsOn(resources, "postgres-promote", "postgres-2")).toBe(true);
+    expect(env(byName(resources, "postgres-promote"))[SCRIPT_VARIABLE]).toMatch(/pg_ctl promote/);
+    expect(dependsOn(resources, "postgres-promote", "postgres-2-ready")).toBe(true);
     for (const n of [1, 3]) {
       expect(env(byName(resources, `postgres-${n}-join`)).PRIMARY_CONTAINER).toBe("postgres-2");
       expect(env(byName(resources, `postgres-${n}-slot`)).PRIMARY_CONTAINER).toBe("postgres-2");
@@ -305,5 +361,25 @@ describe("promotion", () => {
     for (const n of [1, 2, 3]) {
       expect(byName(after, `postgres-${n}`).inputs).toEqual(byName(before, `postgres-${n}`).inputs);
     }
+  });
+});
+
+describe("goDuration", () => {
+  test.each([
+    [0, "0s"],
+    [2, "2s"],
+    [59, "59s"],
+    [60, "1m0s"],
+    [90, "1m30s"],
+    [600, "10m0s"],
+    [3600, "1h0m0s"],
+    [3725, "1h2m5s"],
+  ])("%i s is %s, as Go's time.Duration prints it", (seconds, expected) => {
+    expect(goDuration(seconds)).toBe(expected);
+  });
+
+  test("refuses what it cannot write exactly", () => {
+    expect(() => goDuration(1.5)).toThrow(/whole number/);
+    expect(() => goDuration(-1)).toThrow(/whole number/);
   });
 });

@@ -1,18 +1,9 @@
 import * as path from "path";
 
-import { DEFAULT_SETTINGS, SettingsError, resolveSettings } from "../../components/settings";
+import { DEFAULT_SETTINGS, resolveSettings } from "../../components/settings";
 import { settingsFromStackConfig } from "../../components/stack-config";
+import { errorOf } from "./support/settings-error";
 import { loadConfig } from "../../tools/live/config";
-
-function errorOf(run: () => unknown): SettingsError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof SettingsError) return error;
-    throw error;
-  }
-  throw new Error("expected a SettingsError");
-}
 
 const fromConfig = (values: Record<string, string>) => () =>
   settingsFromStackConfig((key) => values[key], Object.keys(values));
@@ -131,7 +122,7 @@ describe("stack configuration", () => {
     [
       "unknown parameter",
       { parameters: '{"shared_bufers":"1GB"}' },
-      [/parameters.shared_bufers/, /not a PostgreSQL 15 parameter/],
+      [/parameters.shared_bufers/, /not a PostgreSQL 15 parameter; did you mean shared_buffers\?/],
     ],
     [
       "parameter managed by the component",
@@ -143,7 +134,17 @@ describe("stack configuration", () => {
       { parameters: '{"work_mem":{"a":1}}' },
       [/parameters.work_mem/, /string, number or boolean/],
     ],
-    ["unknown key", { standby: "2" }, [/standby: is not a configuration key/, /known keys are/]],
+    [
+      "misspelt key",
+      { standby: "2" },
+      [/standby: is not a configuration key; did you mean standbys\?/],
+    ],
+    ["unknown key", { colour: "blue" }, [/colour: is not a configuration key; known keys are/]],
+    [
+      "parameters not JSON",
+      { parameters: "work_mem=16MB" },
+      [/parameters: "work_mem=16MB" is not allowed/, /--path 'parameters.work_mem' 16MB/],
+    ],
   ];
 
   test.each(badInputs)("rejects %s", (_title, values, expected) => {

@@ -109,6 +109,8 @@ async function main(): Promise<number> {
   );
 
   if (args.command === "destroy") {
+    // Secret config given on the command line is masked here as on `up`.
+    for (const a of args.secrets) redactor.add(a.slice(a.indexOf("=") + 1));
     await engine.destroyAll();
     if (!engine.failed) store.remove();
     say(engine.summary() + ` (${((Date.now() - t0) / 1000).toFixed(1)}s)`);

@@ -38,7 +38,19 @@ export function applyIgnoreChanges(old: ResourceState, news: PropMap, paths: str
   return out;
 }
 
-/** `replaceOnChanges` forces a replacement when one of its properties (or `*`) changed. */
-export function forcedReplace(changed: string[], replaceOnChanges: string[]): boolean {
-  return replaceOnChanges.some((p) => p === "*" || changed.includes(topLevelKey(p)));
+/**
+ * `replaceOnChanges` forces a replacement when one of its properties changed; `*` covers every
+ * property and also the engine's `#initerror` key of a partly created resource.
+ */
+export function forcedReplace(
+  changed: string[],
+  replaceOnChanges: string[],
+  initError = false,
+): boolean {
+  return replaceOnChanges.some(
+    (p) =>
+      (p === "*" && (changed.length > 0 || initError)) ||
+      (p === "#initerror" && initError) ||
+      changed.includes(topLevelKey(p)),
+  );
 }

@@ -8,7 +8,6 @@ import { applyIgnoreChanges, changedKeys, forcedReplace } from "./diff";
 import { errorMessage, progress, say } from "./log";
 import { providerFor } from "./providers";
 import { CreateResult, OpContext, PartialCreateError } from "./providers/types";
-import { redactor } from "./secrets";
 import { StateStore } from "./state";
 import { Action, PropMap, ResourceState, shortType, StackState } from "./types";
 
@@ -95,14 +94,7 @@ export class Engine {
   constructor(
     private readonly store: StateStore,
     readonly state: StackState,
-  ) {
-    for (const r of [...Object.values(state.resources), ...state.pendingDeletes]) {
-      for (const k of r.secretInputs) redactor.add(r.inputs[k]);
-      const derived = r.derivedSecretOutputs ?? [];
-      for (const k of r.secretOutputs.filter((x) => !derived.includes(x)))
-        redactor.add(r.outputs[k]);
-    }
-  }
+  ) {}
 
   get failed(): boolean {
     return this.failures.length > 0;
@@ -146,7 +138,6 @@ export class Engine {
     if (this.registered.has(reg.urn)) throw new Error(`duplicate resource URN ${reg.urn}`);
     this.registered.add(reg.urn);
     const t0 = Date.now();
-    for (const k of reg.secretInputs) redactor.add(reg.inputs[k]);
     try {
       return reg.custom ? await this.apply(reg, t0) : this.component(reg, t0);
     } catch (e) {
@@ -198,8 +189,9 @@ export class Engine {
     provider.check(inputs);
     const regFixed = { ...reg, inputs, secretInputs };
     if (!old) return this.create(regFixed, t0, "create");
-    const changed = changedKeys(old.inputs, inputs);
-    if (changed.length === 0 && !old.initError) {
+    const changed = provider.diff ? provider.diff(old, inputs) : changedKeys(old.inputs, inputs);
+    const initError = !!old.initError;
+    if (changed.length === 0 && !initError) {
       const kept: ResourceState = {
         ...old,
         ...this.base(regFixed),
@@ -212,13 +204,14 @@ export class Engine {
       this.record(reg, "same", t0);
       return { id: kept.id, outputs: kept.outputs, secretOutputs: kept.secretOutputs };
     }
+    // Unchanged but partly created (init errors): the engine issues an empty update, unless
+    // replaceOnChanges covers the `#initerror` key.
     const replace =
-      !!old.initError ||
       !provider.update ||
-      provider.requiresReplace(changed, old, inputs) ||
-      forcedReplace(changed, reg.replaceOnChanges);
+      (changed.length > 0 && provider.requiresReplace(changed, old, inputs)) ||
+      forcedReplace(changed, reg.replaceOnChanges, initError);
     if (!replace && provider.update) {
-      const res = await provider.update(this.context(reg), old, inputs, secretInputs);
+      const res = await provider.update(this.context(reg), old, inputs, changed);
       return this.store_(regFixed, res, old.sequence, t0, "update", undefined, changed);
     }
     const dbr = reg.deleteBeforeReplace ?? provider.deleteBeforeReplace(old, inputs);
@@ -226,11 +219,22 @@ export class Engine {
     else this.state.pendingDeletes.push(old);
     delete this.state.resources[reg.urn];
     this.save();
-    return this.create(regFixed, t0, "replace", changed);
+    try {
+      return await this.create(regFixed, t0, "replace", changed);
+    } catch (e) {
+      // A failed create-before-delete replacement leaves the old resource in state, untouched.
+      if (!dbr && !(e instanceof PartialCreateError)) {
+        this.state.pendingDeletes = this.state.pendingDeletes.filter((p) => p !== old);
+        this.state.resources[reg.urn] = old;
+        this.save();
+      }
+      throw e;
+    }
   }
 
   private outputSecrets(reg: Registration, outputs: PropMap, fromProvider: string[]): string[] {
     const keys = Object.keys(outputs);
+    // Secretness flows only to the output of the same name as a secret input.
     return union(
       fromProvider,
       reg.additionalSecretOutputs.filter((k) => keys.includes(k)),
@@ -247,7 +251,7 @@ export class Engine {
     const provider = providerFor(reg.type);
     let res: CreateResult;
     try {
-      res = await provider.create(this.context(reg), reg.inputs, reg.secretInputs);
+      res = await provider.create(this.context(reg), reg.inputs);
     } catch (e) {
       if (e instanceof PartialCreateError) {
         this.store_(reg, e.result, this.state.nextSequence++, t0, undefined, e.message);
@@ -266,22 +270,27 @@ export class Engine {
     initError?: string,
     changed: string[] = [],
   ): Registered {
-    const declared = res.secretOutputs ?? [];
-    const derived = (res.derivedSecretOutputs ?? []).filter((k) => k in res.outputs);
-    const secretOutputs = union(this.outputSecrets(reg, res.outputs, declared), derived);
-    for (const k of union(declared, reg.additionalSecretOutputs)) redactor.add(res.outputs[k]);
+    const secretOutputs = this.outputSecrets(reg, res.outputs, res.secretOutputs ?? []);
     this.state.resources[reg.urn] = {
       ...this.base(reg),
       id: res.id,
       outputs: res.outputs,
       secretOutputs,
-      ...(derived.length > 0 ? { derivedSecretOutputs: derived } : {}),
       sequence,
       ...(initError ? { initError } : {}),
     };
     this.save();
     if (action)
-      this.record(reg, action, t0, changed.length ? `changed: ${changed.join(", ")}` : "");
+      this.record(
+        reg,
+        action,
+        t0,
+        changed.length
+          ? `changed: ${changed.join(", ")}`
+          : action === "update"
+            ? "no change: continues a partial create"
+            : "",
+      );
     return { id: res.id, outputs: res.outputs, secretOutputs };
   }
 
@@ -324,16 +333,28 @@ export class Engine {
     await this.deleteAll(Object.values(this.state.resources), false);
   }
 
-  /** --refresh: drop resources whose Docker object vanished (or stopped while mustRun). */
+  /**
+   * --refresh: each provider's Read. Objects that vanished are dropped from state; the others
+   * get the outputs Read sees now (a moved image tag, a re-formatted healthcheck, ...), which the
+   * next diff compares against.
+   */
   async refresh(): Promise<void> {
     for (const r of Object.values(this.state.resources).sort((a, b) => a.sequence - b.sequence)) {
-      const exists = r.custom ? providerFor(r.type).exists : undefined;
-      if (!exists) continue;
+      const read = r.custom ? providerFor(r.type).read : undefined;
+      if (!read) continue;
       const t0 = Date.now();
-      if (await exists(r)) continue;
-      delete this.state.resources[r.urn];
+      const now = await read(r);
+      if (!now) {
+        delete this.state.resources[r.urn];
+        this.save();
+        this.record(r, "refresh-drop", t0);
+        continue;
+      }
+      const changed = changedKeys(r.outputs, now.outputs);
+      if (changed.length === 0 && now.id === r.id) continue;
+      this.state.resources[r.urn] = { ...r, id: now.id, outputs: now.outputs };
       this.save();
-      this.record(r, "refresh-drop", t0);
+      this.record(r, "refresh", t0, `read: ${changed.join(", ")}`);
     }
   }
 
@@ -342,6 +363,7 @@ export class Engine {
     return (
       `Resources: ${count("create")} created, ${count("same")} unchanged, ` +
       `${count("update")} updated, ${count("replace")} replaced, ${count("delete")} deleted` +
+      (count("refresh") ? `, ${count("refresh")} changed by refresh` : "") +
       (count("refresh-drop") ? `, ${count("refresh-drop")} dropped by refresh` : "") +
       (this.failed ? `, ${this.failures.length} failed` : "")
     );

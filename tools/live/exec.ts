@@ -2,6 +2,7 @@
 import { spawn } from "child_process";
 
 export interface RunOptions {
+  /** Absent: the child's stdin is /dev/null (as Go's os/exec does when Stdin is nil). */
   stdin?: string | Buffer;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
@@ -11,8 +12,12 @@ export interface RunOptions {
 
 export interface RunResult {
   code: number;
+  /** Set when a signal ended the child (then `code` is 128). */
+  signal?: NodeJS.Signals;
   stdout: string;
   stderr: string;
+  /** stdout and stderr interleaved in arrival order. */
+  combined: string;
 }
 
 function lineSplitter(onLine: ((line: string) => void) | undefined): {
@@ -39,33 +44,44 @@ function lineSplitter(onLine: ((line: string) => void) | undefined): {
 
 export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, {
-      env: opts.env ?? process.env,
-      cwd: opts.cwd,
-      stdio: ["pipe", "pipe", "pipe"],
-    });
+    const base = { env: opts.env ?? process.env, cwd: opts.cwd };
+    const child =
+      opts.stdin === undefined
+        ? spawn(cmd, args, { ...base, stdio: ["ignore", "pipe", "pipe"] })
+        : spawn(cmd, args, { ...base, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
+    let combined = "";
     const out = lineSplitter(opts.onStdoutLine);
     const err = lineSplitter(opts.onStderrLine);
     child.stdout.setEncoding("utf8");
     child.stderr.setEncoding("utf8");
     child.stdout.on("data", (c: string) => {
       stdout += c;
+      combined += c;
       out.push(c);
     });
     child.stderr.on("data", (c: string) => {
       stderr += c;
+      combined += c;
       err.push(c);
     });
     child.on("error", reject);
     child.on("close", (code, signal) => {
       out.end();
       err.end();
-      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
+      resolve({
+        code: code ?? (signal ? 128 : 1),
+        ...(signal ? { signal } : {}),
+        stdout,
+        stderr,
+        combined,
+      });
     });
-    child.stdin.on("error", () => undefined); // the child may exit without reading stdin
-    child.stdin.end(opts.stdin ?? "");
+    if (child.stdin) {
+      child.stdin.on("error", () => undefined); // the child may exit without reading stdin
+      child.stdin.end(opts.stdin);
+    }
   });
 }
 

@@ -1,6 +1,6 @@
 /**
  * Secret handling for the live harness: AES-256-GCM encryption of secret state values with a
- * per-stack key file, and a redactor that removes every known secret from printed text.
+ * per-stack key file, and a redactor that masks secret config values in printed text.
  */
 import * as crypto from "crypto";
 import * as fs from "fs";
@@ -46,39 +46,20 @@ export class SecretBox {
   }
 }
 
-/** Key names whose values inside a structured secret (env map, `K=V` list) are redacted. */
-const SENSITIVE = /pass|secret|token|credential|pwd|api_?key|private/i;
-
 /**
- * Collects secret plaintexts and replaces them in anything printed. A scalar secret (string or
- * number of 3+ characters) is redacted wherever it appears. In a structured secret (a map or
- * list that became secret because one element was) only values under sensitive-looking keys
- * (`PGPASSWORD: ...`, `"API_TOKEN=..."`) are: the other elements are mostly harmless names, and
- * secret parts normally also arrive on their own as scalar secrets (random results, config).
+ * What the Pulumi CLI masks in everything it prints: the decrypted values of secret config
+ * (`secure:` / `--secret`) of 3 or more characters, also in their JSON-escaped form. Other
+ * secrets (generated passwords, secret outputs) are not masked: a program that prints them
+ * leaks them, and the harness shows that leak just as the CLI would.
  */
 export class Redactor {
   private readonly secrets = new Set<string>();
 
   add(value: Json | undefined): void {
-    if (typeof value === "string" || typeof value === "number") this.addScalar(String(value));
-    else this.walk(value, undefined);
-  }
-
-  private addScalar(s: string): void {
-    if (s.length >= 3) this.secrets.add(s);
-  }
-
-  private walk(value: Json | undefined, key: string | undefined): void {
-    if (value === null || value === undefined || typeof value === "boolean") return;
-    if (typeof value === "string" || typeof value === "number") {
-      const s = String(value);
-      if (key !== undefined && SENSITIVE.test(key)) this.addScalar(s);
-      const kv = /^([A-Za-z_][A-Za-z0-9_]*)=([\s\S]*)$/.exec(s);
-      if (kv && SENSITIVE.test(kv[1])) this.addScalar(kv[2]);
-      return;
-    }
-    if (Array.isArray(value)) for (const v of value) this.walk(v, key);
-    else for (const [k, v] of Object.entries(value)) this.walk(v, k);
+    if (typeof value !== "string" || value.length < 3) return;
+    this.secrets.add(value);
+    const escaped = JSON.stringify(value).slice(1, -1);
+    if (escaped !== value) this.secrets.add(escaped);
   }
 
   redact(text: string): string {

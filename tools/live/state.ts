@@ -10,6 +10,8 @@ import { isObject, PropMap, ResourceState, StackState } from "./types";
 interface StoredResource extends Omit<ResourceState, "inputs" | "outputs"> {
   inputs: PropMap;
   outputs: PropMap;
+  /** Written by earlier harness versions, which made command stdout/stderr secret. */
+  derivedSecretOutputs?: string[];
 }
 
 export class StateStore {
@@ -127,10 +129,12 @@ export class StateStore {
   }
 
   private decode(r: StoredResource): ResourceState {
+    const { derivedSecretOutputs: derived = [], ...rest } = r;
     return {
-      ...r,
+      ...rest,
       inputs: this.decodeMap(r.inputs, r.secretInputs),
       outputs: this.decodeMap(r.outputs, r.secretOutputs),
+      secretOutputs: r.secretOutputs.filter((k) => !derived.includes(k)),
     };
   }
 }

@@ -15,14 +15,15 @@ export interface ResourceState {
   /** Top-level input/output keys whose values were Pulumi secrets (stored encrypted). */
   secretInputs: string[];
   secretOutputs: string[];
-  /** Secret outputs that are secret only because they derive from secret inputs. */
-  derivedSecretOutputs?: string[];
   dependencies: string[];
   propertyDependencies: Record<string, string[]>;
   deleteBeforeReplace?: boolean;
   retainOnDelete?: boolean;
   sequence: number;
-  /** Set when creation failed half-way (the object exists): the next `up` replaces it. */
+  /**
+   * Set when creation failed half-way (the object exists). Like the engine's init errors: the
+   * next `up` updates it (an empty update when unchanged) unless replaceOnChanges covers it.
+   */
   initError?: string;
 }
 
@@ -36,7 +37,8 @@ export interface StackState {
   pendingDeletes: ResourceState[];
 }
 
-export type Action = "create" | "same" | "update" | "replace" | "delete" | "refresh-drop";
+export type Action =
+  "create" | "same" | "update" | "replace" | "delete" | "refresh" | "refresh-drop";
 
 export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);

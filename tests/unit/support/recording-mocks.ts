@@ -22,6 +22,8 @@ export interface RegisteredResource {
   /** Names of the resources this one waits for: dependsOn and those its inputs come from. */
   readonly dependencies: string[];
   readonly deleteBeforeReplace: boolean;
+  readonly ignoreChanges: string[];
+  readonly additionalSecretOutputs: string[];
 }
 
 interface RegisterRequest {
@@ -30,6 +32,8 @@ interface RegisterRequest {
   getParent(): string;
   getDependenciesList(): string[];
   getDeletebeforereplace(): boolean;
+  getIgnorechangesList(): string[];
+  getAdditionalsecretoutputsList(): string[];
   getPropertydependenciesMap(): { forEach(cb: (deps: { getUrnsList(): string[] }) => void): void };
 }
 
@@ -95,11 +99,15 @@ export function installMocks(): void {
           secretInputs: Object.keys(args.inputs).filter((key) => containsSecret(args.inputs[key])),
           dependencies: [...dependencies].map(nameOf),
           deleteBeforeReplace: req?.getDeletebeforereplace() ?? false,
+          ignoreChanges: req?.getIgnorechangesList() ?? [],
+          additionalSecretOutputs: req?.getAdditionalsecretoutputsList() ?? [],
         });
         const state: Record<string, unknown> = { ...(unwrapSecrets(args.inputs) as object) };
         if (args.type === "docker:index/remoteImage:RemoteImage")
           state.imageId = "sha256:test-image";
         if (args.type.startsWith("random:")) state.result = `generated-${args.name}`;
+        // What image-id.sh prints: the ID the tag pointed to when `image` was set.
+        if (args.name.endsWith("-image-id")) state.stdout = "sha256:pinned-image";
         return { id: `${args.name}-id`, state };
       },
       call(args: pulumi.runtime.MockCallArgs) {

@@ -1,8 +1,10 @@
 /** Stand-in for the docker provider's Container: `docker create` + uploads + `docker start`. */
 import * as fs from "fs";
+import { changedKeys, deepEqual } from "../diff";
 import { docker, dockerInspect, run, tail } from "../exec";
+import { goDuration } from "../gofmt";
 import { makeTar, TarEntry } from "../tar";
-import { isObject, Json, PropMap } from "../types";
+import { isObject, Json, PropMap, ResourceState } from "../types";
 import { labelArgs, list, mapArgs, objects, str } from "./docker";
 import { CreateResult, OpContext, PartialCreateError, Provider, rejectUnsupported } from "./types";
 
@@ -58,6 +60,11 @@ function flagArgs(flag: string, v: Json | undefined): string[] {
   return s !== undefined && s !== "" ? [flag, s] : [];
 }
 
+/** The CMD-SHELL command the harness runs for an exec-form (`CMD`) healthcheck. */
+function shellForm(argv: string[]): string {
+  return argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(" ");
+}
+
 function healthArgs(hc: Json | undefined): string[] {
   if (!isObject(hc)) return [];
   rejectUnsupported("Container.healthcheck", hc, [
@@ -74,8 +81,7 @@ function healthArgs(hc: Json | undefined): string[] {
   if (tests[0] === "CMD-SHELL") args.push("--health-cmd", tests.slice(1).join(" "));
   else if (tests[0] === "CMD") {
     // docker run can only express the shell form: quote each argument for /bin/sh.
-    const quoted = tests.slice(1).map((a) => `'${a.replace(/'/g, `'\\''`)}'`);
-    args.push("--health-cmd", quoted.join(" "));
+    args.push("--health-cmd", shellForm(tests.slice(1)));
   } else if (tests.length > 0)
     throw new Error(`healthcheck.tests must start with CMD, CMD-SHELL or NONE`);
   const dur = (flag: string, v: Json | undefined): void => {
@@ -275,17 +281,55 @@ function uploadEntries(inputs: PropMap): TarEntry[] {
   });
 }
 
-interface InspectState {
-  Status: string;
-  Running: boolean;
-  ExitCode: number;
-  StartedAt: string;
-  Health?: { Status: string };
+/**
+ * Attributes of docker_container (provider v4.5.0, resource_docker_container.go) that are not
+ * ForceNew: a change to only these is an in-place update. Update (resource_docker_container_funcs.go)
+ * acts on mustRun (starts the container when it flips to true) and on restart/maxRetryCount/memory
+ * (ContainerUpdate); the others are only written to state.
+ */
+const IN_PLACE = [
+  "rm",
+  "start",
+  "wait",
+  "waitTimeout",
+  "mustRun",
+  "restart",
+  "maxRetryCount",
+  "removeVolumes",
+  "tmpfs",
+  "destroyGraceSeconds",
+  "memory",
+  "healthcheck",
+  "containerReadRefreshTimeoutMilliseconds",
+  "init",
+];
+const CONTAINER_UPDATE = ["restart", "maxRetryCount", "memory"];
+/** Inputs whose state value comes from Read (docker inspect) rather than from the inputs. */
+const READ_BACK = ["healthcheck", "mustRun", "ports"];
+
+interface DockerHealthcheck {
+  Test?: string[] | null;
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  StartInterval?: number;
+  Retries?: number;
 }
 
-async function inspectState(id: string): Promise<InspectState | undefined> {
-  const raw = await dockerInspect(["container", "inspect", "-f", "{{json .State}}", id]);
-  return raw === undefined ? undefined : (JSON.parse(raw) as InspectState);
+interface Inspect {
+  State: {
+    Status: string;
+    Running: boolean;
+    ExitCode: number;
+    Health?: { Status: string } | null;
+  };
+  Config: { Healthcheck?: DockerHealthcheck | null };
+  NetworkSettings: { Ports?: Record<string, { HostIp: string; HostPort: string }[] | null> | null };
+}
+
+async function inspectContainer(id: string): Promise<Inspect | undefined> {
+  const raw = await dockerInspect(["container", "inspect", "-f", "{{json .}}", id]);
+  return raw === undefined ? undefined : (JSON.parse(raw) as Inspect);
 }
 
 async function logsTail(id: string): Promise<string> {
@@ -293,22 +337,132 @@ async function logsTail(id: string): Promise<string> {
   return tail(r.stdout + r.stderr, 20);
 }
 
-/** Like the provider's `wait`: poll until healthy; fail if unhealthy, exited or timed out. */
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * The provider's `wait`: poll about once a second until the container is healthy. Unhealthy,
+ * exited or restarting containers are polled on; only `waitTimeout` ends the wait.
+ */
 async function waitHealthy(id: string, timeoutSeconds: number): Promise<void> {
   const deadline = Date.now() + timeoutSeconds * 1000;
   for (;;) {
-    const s = await inspectState(id);
-    if (!s) throw new Error(`container vanished while waiting for it to become healthy`);
-    const health = s.Health?.Status;
-    if (health === "healthy" || (health === undefined && s.Running)) return;
-    if (health === "unhealthy") throw new Error(`container is unhealthy`);
-    if (!s.Running && s.Status !== "created") {
-      throw new Error(`container exited with code ${s.ExitCode} while waiting to become healthy`);
+    const info = await inspectContainer(id);
+    if (!info) throw new Error(`error inspecting container state: No such container: ${id}`);
+    const health = info.State.Health;
+    if (!health) {
+      throw new Error(
+        "you have supplied a 'wait' argument, but the container does not have a healthcheck " +
+          "defined. Please remove the 'wait' argument or add a 'healthcheck' attribute",
+      );
     }
-    if (Date.now() > deadline)
-      throw new Error(`timeout after ${timeoutSeconds}s waiting for healthy`);
-    await new Promise((r) => setTimeout(r, 500));
+    if (health.Status === "healthy") return;
+    const left = deadline - Date.now();
+    if (left <= 1000) {
+      await sleep(Math.max(0, left));
+      throw new Error("container failed to be in healthy state");
+    }
+    await sleep(1000);
   }
+}
+
+/** The healthcheck as the provider's Read stores it: durations in Go's Duration.String(). */
+function healthcheckFromDocker(hc: DockerHealthcheck, declared: Json | undefined): Json {
+  let tests: Json = (hc.Test ?? []).map(String);
+  // The harness turned an exec-form test into a shell command; Docker would have kept it as is.
+  const wanted = isObject(declared) ? list(declared.tests).map(String) : [];
+  if (wanted[0] === "CMD" && deepEqual(tests, ["CMD-SHELL", shellForm(wanted.slice(1))])) {
+    tests = wanted;
+  }
+  return {
+    tests,
+    interval: goDuration(hc.Interval ?? 0),
+    timeout: goDuration(hc.Timeout ?? 0),
+    startPeriod: goDuration(hc.StartPeriod ?? 0),
+    startInterval: goDuration(hc.StartInterval ?? 0),
+    retries: hc.Retries ?? 0,
+  };
+}
+
+/** A healthcheck input with the schema's defaults filled in, as the provider plans it. */
+function plannedHealthcheck(hc: Json | undefined): Json {
+  if (!isObject(hc)) return null;
+  return {
+    tests: hc.tests ?? null,
+    interval: hc.interval ?? "0s",
+    timeout: hc.timeout ?? "0s",
+    startPeriod: hc.startPeriod ?? "0s",
+    startInterval: hc.startInterval ?? "0s",
+    retries: hc.retries ?? 0,
+  };
+}
+
+function plannedPorts(ports: Json | undefined): Json {
+  return objects(ports).map((p) => ({
+    internal: p.internal ?? null,
+    external: p.external ?? null,
+    ip: p.ip ?? "0.0.0.0",
+    protocol: p.protocol ?? "tcp",
+  }));
+}
+
+/** flattenContainerPorts: Docker's port map as the provider's Read stores it. */
+function portsFromDocker(ports: Inspect["NetworkSettings"]["Ports"]): Json {
+  const byPort = (k: string) => Number(k.split("/")[0]);
+  return Object.keys(ports ?? {})
+    .sort((a, b) => byPort(a) - byPort(b) || (a < b ? -1 : a > b ? 1 : 0))
+    .flatMap((key) =>
+      ((ports ?? {})[key] ?? []).map((b) => ({
+        internal: byPort(key),
+        external: Number(b.HostPort) || 0,
+        ip: b.HostIp,
+        protocol: key.split("/")[1] ?? "tcp",
+      })),
+    );
+}
+
+function effectiveMustRun(v: Json | undefined): boolean {
+  return v !== false;
+}
+
+/** must_run as the state holds it (Read sets it to false for a stopped container). */
+function stateMustRun(old: ResourceState): boolean {
+  return effectiveMustRun("mustRun" in old.outputs ? old.outputs.mustRun : old.inputs.mustRun);
+}
+
+/**
+ * The provider's Read for the attributes that can drift here: the healthcheck (re-formatted by
+ * Go), and for a stopped container must_run (set to false when it was true) and, when ports are
+ * configured and must_run was true, the (then empty) ports. Read also fills in other attributes;
+ * for the inputs this harness implements they come back as configured.
+ */
+function readBack(info: Inspect, inputs: PropMap, mustRun: boolean): PropMap {
+  const out: PropMap = { mustRun };
+  if (info.Config.Healthcheck) {
+    out.healthcheck = healthcheckFromDocker(info.Config.Healthcheck, inputs.healthcheck);
+  }
+  if (!info.State.Running && mustRun) {
+    if (objects(inputs.ports).length > 0) out.ports = portsFromDocker(info.NetworkSettings.Ports);
+    out.mustRun = false;
+  }
+  return out;
+}
+
+function withoutReadBack(m: PropMap): PropMap {
+  const out: PropMap = { ...m };
+  for (const k of READ_BACK) delete out[k];
+  return out;
+}
+
+function stateValue(old: ResourceState, key: string): Json | undefined {
+  return key in old.outputs ? old.outputs[key] : old.inputs[key];
+}
+
+function restartArgs(inputs: PropMap): string[] {
+  const restart = str(inputs.restart) ?? "no";
+  const retries = typeof inputs.maxRetryCount === "number" ? inputs.maxRetryCount : 0;
+  return ["--restart", restart === "on-failure" && retries > 0 ? `on-failure:${retries}` : restart];
 }
 
 export const containerProvider: Provider = {
@@ -333,8 +487,11 @@ export const containerProvider: Provider = {
           const timeout = typeof inputs.waitTimeout === "number" ? inputs.waitTimeout : 60;
           await waitHealthy(id, timeout);
         } else if (inputs.mustRun !== false && inputs.rm !== true) {
-          const s = await inspectState(id);
-          if (s && !s.Running) throw new Error(`container exited with code ${s.ExitCode}`);
+          // Stricter than the provider, which would record must_run=false and start it later.
+          const info = await inspectContainer(id);
+          if (info && !info.State.Running) {
+            throw new Error(`container exited with code ${info.State.ExitCode}`);
+          }
         }
       }
     } catch (e) {
@@ -345,11 +502,35 @@ export const containerProvider: Provider = {
         result,
       );
     }
+    // Create ends with Read.
+    const info = await inspectContainer(id);
+    if (info) {
+      Object.assign(result.outputs, readBack(info, inputs, effectiveMustRun(inputs.mustRun)));
+    }
     return result;
   },
 
+  async update(_ctx, old, inputs, changed): Promise<CreateResult> {
+    if (changed.includes("mustRun") && !stateMustRun(old) && effectiveMustRun(inputs.mustRun)) {
+      if (inputs.start !== false) await docker(["start", old.id]);
+    }
+    if (changed.some((k) => CONTAINER_UPDATE.includes(k))) {
+      const memory = typeof inputs.memory === "number" && inputs.memory > 0 ? inputs.memory : 0;
+      const memoryArgs = memory > 0 ? ["--memory", `${memory}m`] : [];
+      await docker(["update", ...restartArgs(inputs), ...memoryArgs, old.id]);
+    }
+    // Update does not end with Read: state takes the planned values.
+    const outputs: PropMap = { ...inputs, id: old.id, name: old.outputs.name, image: inputs.image };
+    outputs.mustRun = effectiveMustRun(inputs.mustRun);
+    const hc = changed.includes("healthcheck")
+      ? plannedHealthcheck(inputs.healthcheck)
+      : old.outputs.healthcheck;
+    if (hc !== undefined) outputs.healthcheck = hc;
+    return { id: old.id, outputs };
+  },
+
   async delete(_ctx, old) {
-    if ((await inspectState(old.id)) === undefined) return;
+    if ((await inspectContainer(old.id)) === undefined) return;
     if (typeof old.inputs.destroyGraceSeconds === "number") {
       await run("docker", ["stop", "-t", String(old.inputs.destroyGraceSeconds), old.id]);
     }
@@ -361,13 +542,35 @@ export const containerProvider: Provider = {
     }
   },
 
-  requiresReplace: () => true,
-  deleteBeforeReplace: (_old, inputs) => typeof inputs.name === "string" && inputs.name !== "",
+  /** Like the bridged provider: the new inputs against the prior state (what Read stored). */
+  diff(old, inputs) {
+    const changed = changedKeys(withoutReadBack(old.inputs), withoutReadBack(inputs));
+    // healthcheck is Optional+Computed: no configured value, no diff.
+    if (isObject(inputs.healthcheck)) {
+      const state = plannedHealthcheck(stateValue(old, "healthcheck"));
+      const planned = plannedHealthcheck(inputs.healthcheck);
+      if (isObject(planned) && isObject(state) && planned.tests === null) {
+        planned.tests = state.tests;
+      }
+      if (!deepEqual(planned, state)) changed.push("healthcheck");
+    }
+    if (effectiveMustRun(inputs.mustRun) !== stateMustRun(old)) changed.push("mustRun");
+    if (!deepEqual(plannedPorts(inputs.ports), plannedPorts(stateValue(old, "ports")))) {
+      changed.push("ports");
+    }
+    return changed.sort();
+  },
 
-  async exists(old) {
-    const s = await inspectState(old.id);
-    if (!s) return false;
-    const mustRun = old.inputs.mustRun !== false && old.inputs.start !== false;
-    return !mustRun || s.Running;
+  requiresReplace: (changed) => changed.some((k) => !IN_PLACE.includes(k)),
+  // pulumi-docker asks for delete-before-replace for every container.
+  deleteBeforeReplace: () => true,
+
+  async read(old) {
+    const info = await inspectContainer(old.id);
+    if (!info) return undefined;
+    return {
+      id: old.id,
+      outputs: { ...old.outputs, ...readBack(info, old.inputs, stateMustRun(old)) },
+    };
   },
 };

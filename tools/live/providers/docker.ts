@@ -1,6 +1,7 @@
 /** Stand-ins for the docker provider's Network, Volume and RemoteImage (via the docker CLI). */
-import { docker, dockerInspect } from "../exec";
-import { isObject, Json, PropMap, ResourceState } from "../types";
+import { changedKeys, deepEqual } from "../diff";
+import { docker, DockerError, dockerInspect } from "../exec";
+import { isObject, Json, PropMap } from "../types";
 import { CreateResult, Provider, rejectUnsupported } from "./types";
 
 export function str(v: Json | undefined): string | undefined {
@@ -26,9 +27,43 @@ export function mapArgs(flag: string, map: Json | undefined): string[] {
   return Object.entries(map).flatMap(([k, v]) => [flag, `${k}=${str(v) ?? ""}`]);
 }
 
-/** Docker objects with a fixed name must be deleted before their replacement is created. */
-function fixedName(_old: ResourceState, inputs: PropMap): boolean {
-  return typeof inputs.name === "string" && inputs.name.length > 0;
+/** `[{label, value}]` (a set in the provider's schema; null and empty are the same) -> sorted. */
+function labelSet(v: Json | undefined): [string, string][] {
+  return objects(v)
+    .map((l): [string, string] => [str(l.label) ?? "", str(l.value) ?? ""])
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+/** Docker's label map as the provider's Read stores it (in the program's order when equal). */
+function labelsFromDocker(map: Record<string, string> | null, declared: Json | undefined): Json {
+  const read: Json = Object.entries(map ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([label, value]) => ({ label, value }));
+  return deepEqual(labelSet(read), labelSet(declared)) && Array.isArray(declared) ? declared : read;
+}
+
+/**
+ * Runs `attempt` until it succeeds, retrying while `busy` matches its error, for as long as the
+ * provider's StateChangeConf allows (30 s for volume and network deletes).
+ */
+async function retryWhileBusy(attempt: () => Promise<void>, busy: RegExp): Promise<void> {
+  const timeoutSeconds = 30;
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  for (;;) {
+    try {
+      await attempt();
+      return;
+    } catch (e) {
+      if (!(e instanceof DockerError) || !busy.test(e.result.stderr)) throw e;
+      if (Date.now() >= deadline) {
+        throw new Error(
+          `timeout while waiting for state to become 'removed' ` +
+            `(last state: 'in_use', timeout: ${timeoutSeconds}s): ${e.message}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
 }
 
 export const networkProvider: Provider = {
@@ -48,6 +83,7 @@ export const networkProvider: Provider = {
       rejectUnsupported("Network.ipamConfigs", c, ["subnet", "gateway", "ipRange", "auxAddress"]);
     }
   },
+  // With a name that exists already (a create-before-delete replacement), Docker refuses.
   async create(_ctx, inputs): Promise<CreateResult> {
     const args = ["network", "create", ...labelArgs(inputs.labels)];
     if (str(inputs.driver)) args.push("--driver", str(inputs.driver) as string);
@@ -70,63 +106,117 @@ export const networkProvider: Provider = {
     return { id, outputs: { ...inputs, name, driver } };
   },
   async delete(_ctx, old) {
-    if ((await dockerInspect(["network", "inspect", old.id])) === undefined) return;
-    await docker(["network", "rm", old.id]);
+    await retryWhileBusy(async () => {
+      if ((await dockerInspect(["network", "inspect", old.id])) === undefined) return;
+      await docker(["network", "rm", old.id]);
+    }, /has active endpoints/i);
   },
   requiresReplace: () => true,
-  deleteBeforeReplace: fixedName,
-  async exists(old) {
-    return (await dockerInspect(["network", "inspect", old.id])) !== undefined;
+  // pulumi-docker asks for delete-before-replace for containers only.
+  deleteBeforeReplace: () => false,
+  async read(old) {
+    if ((await dockerInspect(["network", "inspect", old.id])) === undefined) return undefined;
+    return { id: old.id, outputs: old.outputs };
   },
 };
+
+interface VolumeInfo {
+  Name: string;
+  Driver: string;
+  Mountpoint: string;
+  Labels: Record<string, string> | null;
+}
+
+async function volumeInfo(name: string): Promise<VolumeInfo | undefined> {
+  const raw = await dockerInspect(["volume", "inspect", "-f", "{{json .}}", name]);
+  return raw === undefined ? undefined : (JSON.parse(raw) as VolumeInfo);
+}
+
+/** The provider's Read: labels, driver and mountpoint as Docker has them. */
+function volumeOutputs(base: PropMap, info: VolumeInfo, declared: Json | undefined): PropMap {
+  return {
+    ...base,
+    name: info.Name,
+    labels: labelsFromDocker(info.Labels, declared),
+    driver: info.Driver,
+    mountpoint: info.Mountpoint,
+  };
+}
 
 export const volumeProvider: Provider = {
   check(inputs) {
     rejectUnsupported("Volume", inputs, ["name", "labels", "driver", "driverOpts"]);
   },
+  // Docker's volume create is idempotent: with a name that exists already (a create-before-delete
+  // replacement) it returns that volume unchanged, old labels included.
   async create(_ctx, inputs): Promise<CreateResult> {
     const args = ["volume", "create", ...labelArgs(inputs.labels)];
     if (str(inputs.driver)) args.push("--driver", str(inputs.driver) as string);
     args.push(...mapArgs("--opt", inputs.driverOpts));
     if (str(inputs.name)) args.push(str(inputs.name) as string);
     const name = await docker(args);
-    const info = JSON.parse(await docker(["volume", "inspect", "-f", "{{json .}}", name])) as {
-      Mountpoint: string;
-      Driver: string;
-    };
-    return {
-      id: name,
-      outputs: { ...inputs, name, mountpoint: info.Mountpoint, driver: info.Driver },
-    };
+    const info = await volumeInfo(name);
+    if (!info) throw new Error(`Volume: ${name} vanished right after creation`);
+    return { id: name, outputs: volumeOutputs(inputs, info, inputs.labels) };
   },
   async delete(_ctx, old) {
-    if ((await dockerInspect(["volume", "inspect", old.id])) === undefined) return;
-    // The engine deletes containers first, but a just-removed container can hold the volume
-    // for a moment: retry briefly like the provider does.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await docker(["volume", "rm", old.id]);
-        return;
-      } catch (e) {
-        if (attempt >= 10) throw e;
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    }
+    await retryWhileBusy(async () => {
+      if ((await volumeInfo(old.id)) === undefined) return;
+      await docker(["volume", "rm", "-f", old.id]);
+    }, /volume is in use/i);
+  },
+  diff(old, inputs) {
+    const changed = changedKeys({ ...old.inputs, labels: null }, { ...inputs, labels: null });
+    const stateLabels = "labels" in old.outputs ? old.outputs.labels : old.inputs.labels;
+    if (!deepEqual(labelSet(stateLabels), labelSet(inputs.labels))) changed.push("labels");
+    return changed.sort();
   },
   requiresReplace: () => true,
-  deleteBeforeReplace: fixedName,
-  async exists(old) {
-    return (await dockerInspect(["volume", "inspect", old.id])) !== undefined;
+  deleteBeforeReplace: () => false,
+  async read(old) {
+    const info = await volumeInfo(old.id);
+    if (!info) return undefined;
+    return { id: old.id, outputs: volumeOutputs(old.outputs, info, old.inputs.labels) };
   },
 };
 
-async function imageInfo(
-  name: string,
-): Promise<{ Id: string; RepoDigests: string[] | null } | undefined> {
+interface ImageInfo {
+  Id: string;
+  RepoDigests: string[] | null;
+}
+
+async function imageInfo(name: string): Promise<ImageInfo | undefined> {
   const raw = await dockerInspect(["image", "inspect", "-f", "{{json .}}", name]);
-  return raw === undefined
-    ? undefined
-    : (JSON.parse(raw) as { Id: string; RepoDigests: string[] | null });
+  return raw === undefined ? undefined : (JSON.parse(raw) as ImageInfo);
+}
+
+/** The provider's choice among several repo digests: the one of the named repository. */
+function repoDigest(name: string, digests: string[] | null): string {
+  if (!digests || digests.length === 0) return "";
+  if (digests.length === 1) return digests[0];
+  const colon = name.indexOf(":");
+  const repo = colon >= 0 ? name.slice(0, colon) : name;
+  return digests.find((d) => d.startsWith(repo)) ?? "";
+}
+
+/** What the tag `name` points to now: the provider's Read looks the name up, not the old ID. */
+function imageOutputs(base: PropMap, name: string, info: ImageInfo): CreateResult {
+  return {
+    id: info.Id + name,
+    outputs: { ...base, name, imageId: info.Id, repoDigest: repoDigest(name, info.RepoDigests) },
+  };
+}
+
+/** Local image by name, pulled when absent (the provider's findImage). */
+async function findImage(ctxPrint: (line: string) => void, name: string): Promise<ImageInfo> {
+  let info = await imageInfo(name);
+  if (!info) {
+    ctxPrint(`image ${name} not present locally: docker pull`);
+    await docker(["pull", name]);
+    info = await imageInfo(name);
+    if (!info) throw new Error(`RemoteImage: ${name} still absent after pull`);
+  }
+  return info;
 }
 
 export const remoteImageProvider: Provider = {
@@ -136,31 +226,23 @@ export const remoteImageProvider: Provider = {
   async create(ctx, inputs): Promise<CreateResult> {
     const name = str(inputs.name);
     if (!name) throw new Error("RemoteImage: name is required");
-    let info = await imageInfo(name);
-    if (!info) {
-      ctx.print(`image ${name} not present locally: docker pull`);
-      await docker(["pull", name]);
-      info = await imageInfo(name);
-      if (!info) throw new Error(`RemoteImage: ${name} still absent after pull`);
-    }
-    const repoDigest = info.RepoDigests?.[0] ?? "";
-    return { id: info.Id + name, outputs: { ...inputs, name, imageId: info.Id, repoDigest } };
+    return imageOutputs(inputs, name, await findImage(ctx.print, name));
   },
-  async update(_ctx, old, inputs): Promise<CreateResult> {
-    return { id: old.id, outputs: { ...old.outputs, ...inputs } };
+  async update(ctx, old, inputs): Promise<CreateResult> {
+    const name = str(inputs.name) as string;
+    return imageOutputs({ ...old.outputs, ...inputs }, name, await findImage(ctx.print, name));
   },
   async delete(_ctx, old) {
     if (old.inputs.keepLocally === true) return;
-    const args = ["image", "rm"];
-    if (old.inputs.forceRemove === true) args.push("-f");
-    const imageId = str(old.outputs.imageId);
-    if (!imageId || (await imageInfo(imageId)) === undefined) return;
-    await docker([...args, str(old.inputs.name) ?? imageId]);
+    const name = str(old.inputs.name);
+    if (!name || (await imageInfo(name)) === undefined) return;
+    await docker(["image", "rm", ...(old.inputs.forceRemove === true ? ["-f"] : []), name]);
   },
   requiresReplace: (changed) => changed.some((k) => k !== "keepLocally" && k !== "forceRemove"),
   deleteBeforeReplace: () => false,
-  async exists(old) {
-    const imageId = str(old.outputs.imageId);
-    return imageId !== undefined && (await imageInfo(imageId)) !== undefined;
+  async read(old) {
+    const name = str(old.inputs.name) ?? "";
+    const info = await imageInfo(name);
+    return info ? imageOutputs(old.outputs, name, info) : undefined;
   },
 };

@@ -12,30 +12,37 @@ export interface OpContext {
 export interface CreateResult {
   id: string;
   outputs: PropMap;
-  /** Output keys the provider itself declares secret (and whose values are redacted). */
+  /** Output keys the provider itself declares secret. */
   secretOutputs?: string[];
-  /** Output keys marked secret only because they derive from secret inputs (not redacted). */
-  derivedSecretOutputs?: string[];
 }
 
 export interface Provider {
   /** Throws for inputs the stand-in does not implement (never silently ignored). */
   check(inputs: PropMap): void;
-  create(ctx: OpContext, inputs: PropMap, secretInputs: string[]): Promise<CreateResult>;
-  /** In-place update; absent = every change replaces. */
+  create(ctx: OpContext, inputs: PropMap): Promise<CreateResult>;
+  /** In-place update of the `changed` keys; absent = every change replaces. */
   update?(
     ctx: OpContext,
     old: ResourceState,
     inputs: PropMap,
-    secretInputs: string[],
+    changed: string[],
   ): Promise<CreateResult>;
   delete(ctx: OpContext, old: ResourceState): Promise<void>;
+  /**
+   * Top-level input keys that differ from what the real provider diffs them against. Absent:
+   * the old inputs, which is the same wherever the state mirrors the inputs; bridged docker
+   * resources diff against state, and state holds what their Read stored.
+   */
+  diff?(old: ResourceState, inputs: PropMap): string[];
   /** Given the changed top-level keys, does the provider replace (true) or update (false)? */
   requiresReplace(changed: string[], old: ResourceState, inputs: PropMap): boolean;
   /** Default delete-before-replace when the program did not set the option. */
   deleteBeforeReplace(old: ResourceState, inputs: PropMap): boolean;
-  /** For --refresh: is the object still there (and running, where that matters)? */
-  exists?(old: ResourceState): Promise<boolean>;
+  /**
+   * Refresh: the object as the real provider's Read sees it now (`outputs` is the whole new
+   * state), or undefined when Read would drop it from state. Absent: Read keeps the state.
+   */
+  read?(old: ResourceState): Promise<CreateResult | undefined>;
 }
 
 /** Thrown when creation failed after the object came into existence (kept in state). */
