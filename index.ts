@@ -37,5 +37,7 @@ export const network = replicaSet.network;
 export const connectionString = replicaSet.connectionString;
 export const readWriteUri = replicaSet.readWriteUri;
 export const readOnlyUri = replicaSet.readOnlyUri;
+export const readWriteEndpoint = replicaSet.readWriteEndpoint;
+export const readOnlyEndpoint = replicaSet.readOnlyEndpoint;
 export const superuserPassword = replicaSet.superuserPassword;
 export const replicationPassword = replicaSet.replicationPassword;

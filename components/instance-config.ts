@@ -1,4 +1,11 @@
-import { ARCHIVE_DIR, CONFIG_DIR, POSTGRES_PORT, containerName, slotName } from "./names";
+import {
+  ARCHIVE_DIR,
+  CONFIG_DIR,
+  POSTGRES_PORT,
+  PROBE_USER,
+  containerName,
+  slotName,
+} from "./names";
 import { readTemplate, renderTemplate } from "./render";
 import {
   MAX_REPLICATION_SLOTS,
@@ -76,6 +83,7 @@ export function renderInstanceConfig(
     instanceName,
     replicationUser: settings.replicationUser,
     rewindUser: settings.rewindUser,
+    probeUser: PROBE_USER,
   });
   const pgIdentConf = renderTemplate(readTemplate("pg_ident.conf"), {
     instanceName,

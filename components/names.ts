@@ -44,3 +44,22 @@ export function slotName(cluster: string, instance: number): string {
 export function hostPortOf(firstHostPort: number, instance: number): number {
   return firstHostPort + instance - 1;
 }
+
+/** The endpoint proxy (read-write and read-only endpoints) and its configuration volume. */
+export function proxyContainerName(cluster: string): string {
+  return `${cluster}-proxy`;
+}
+
+export function proxyConfigVolumeName(cluster: string): string {
+  return `${cluster}-proxy-config`;
+}
+
+/** Ports the proxy listens on inside its container: read-write, then read-only. */
+export const PROXY_READ_WRITE_PORT = 5432;
+export const PROXY_READ_ONLY_PORT = 5433;
+
+/**
+ * The role the endpoint proxy's health checks log in as: LOGIN only, database postgres only;
+ * `select pg_is_in_recovery()` needs nothing more.
+ */
+export const PROBE_USER = "endpoint_probe";

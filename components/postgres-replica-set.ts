@@ -19,15 +19,12 @@ import {
   instanceNumbers,
   slotName,
   slotPrefix,
+  PROBE_USER,
+  proxyContainerName,
 } from "./names";
-import {
-  BASH,
-  CommandScript,
-  SCRIPT_VARIABLE,
-  instanceScript,
-  scriptCommand,
-  scriptText,
-} from "./scripts";
+import { createEndpointProxy } from "./endpoint-proxy";
+import { goDuration } from "./go-duration";
+import { SECRET_OUTPUTS, instanceScript, scriptArgs, scriptCommand } from "./scripts";
 import { ReplicaSetSettings, resolveSettings } from "./settings";
 import { multiHostUri, singleHostUri } from "./uris";
 
@@ -65,38 +62,6 @@ const READY_TIMEOUT_SECONDS = 600;
 const STOP_GRACE_SECONDS = 60;
 
 /**
- * A duration as the docker provider reads it back (Go's time.Duration.String()): any other
- * spelling differs from the state after every create and refresh, a perpetual diff.
- */
-export function goDuration(seconds: number): string {
-  if (!Number.isInteger(seconds) || seconds < 0) {
-    throw new Error(`goDuration: ${seconds} is not a whole number of seconds`);
-  }
-  if (seconds === 0) return "0s";
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const sec = seconds % 60;
-  if (h > 0) return `${h}h${m}m${sec}s`;
-  if (m > 0) return `${m}m${sec}s`;
-  return `${sec}s`;
-}
-
-/** Inputs every Command here shares. */
-function scriptArgs(script: CommandScript, environment: Record<string, pulumi.Input<string>>) {
-  return {
-    create: scriptCommand(script),
-    interpreter: BASH,
-    environment: { ...environment, [SCRIPT_VARIABLE]: scriptText(script) },
-    // No script reads the previous output, and a long one (pg_basebackup progress) could
-    // exceed the size of one environment variable on the next update.
-    addPreviousOutputInEnv: false,
-  };
-}
-
-/** Options of a Command whose environment holds a password: nothing of its output in state. */
-const SECRET_OUTPUTS = ["stdout", "stderr"];
-
-/**
  * A PostgreSQL primary with streaming standbys on one Docker network: the replication
  * tutorial, declared. Every instance runs the same container definition; which one is primary
  * lives only in configuration and Command resources, so a role change never replaces a
@@ -118,6 +83,10 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
   public readonly readWriteUri: pulumi.Output<string>;
   /** Multi-host URI that prefers standbys. Secret. */
   public readonly readOnlyUri: pulumi.Output<string>;
+  /** `host:port` that always reaches the current primary, for any client. */
+  public readonly readWriteEndpoint: pulumi.Output<string>;
+  /** `host:port` balanced over the standbys (the primary when none streams). */
+  public readonly readOnlyEndpoint: pulumi.Output<string>;
   public readonly superuserPassword: pulumi.Output<string>;
   public readonly replicationPassword: pulumi.Output<string>;
 
@@ -141,6 +110,7 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
     const rewindSecret = pulumi.secret(
       rewindPassword ?? this.generatedPassword(`${name}-rewind-password`),
     );
+    const probeSecret = pulumi.secret(this.generatedPassword(`${name}-probe-password`));
 
     const image = new docker.RemoteImage(
       `${name}-image`,
@@ -337,6 +307,8 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
           SUPERUSER_PASSWORD: superuserSecret,
           REPLICATION_PASSWORD: replicationSecret,
           REWIND_PASSWORD: rewindSecret,
+          PROBE_USER,
+          PROBE_PASSWORD: probeSecret,
         }),
         logging: "none",
       },
@@ -399,7 +371,7 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
     // The last word of every `up` that changed the topology, a role, or re-created a
     // container: the database and roles exist, every standby is in recovery, and each
     // instance holds exactly the slots its role needs (a demoted primary keeps none).
-    new command.local.Command(
+    const check = new command.local.Command(
       `${name}-check`,
       scriptArgs("check-cluster", {
         CLUSTER: cluster,
@@ -418,6 +390,30 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
           .apply((ids) => ids.join(" ")),
       }),
       { parent: this, dependsOn: clusterChecks },
+    );
+
+    const proxy = createEndpointProxy(this, name, {
+      cluster,
+      bindAddress: settings.bindAddress,
+      endpointPort: settings.endpointPort,
+      baseImage: imageId,
+      network: network.name,
+      probePassword: probeSecret,
+      dependsOn: [image],
+    });
+    // Like the check: after every change of roles, instances or the proxy itself.
+    new command.local.Command(
+      `${name}-endpoints`,
+      scriptArgs("check-endpoints", {
+        CONTAINER: proxyContainerName(cluster),
+        PRIMARY_CONTAINER: primaryName,
+        STANDBY_COUNT: String(standbyNumbers.length),
+        SUPERUSER: settings.superuser,
+        CONTAINER_IDS: pulumi
+          .all([proxy.container.id, ...[...containers.values()].map((c) => c.id)])
+          .apply((ids) => ids.join(" ")),
+      }),
+      { parent: this, dependsOn: [check, proxy.container] },
     );
 
     const endpoint = (n: number) => `${settings.bindAddress}:${hostPortOf(settings.hostPort, n)}`;
@@ -450,6 +446,8 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
         multiHostUri({ ...credentials, password }, hosts, "read-write"),
       ),
     );
+    this.readWriteEndpoint = pulumi.output(`${settings.bindAddress}:${settings.endpointPort}`);
+    this.readOnlyEndpoint = pulumi.output(`${settings.bindAddress}:${settings.endpointPort + 1}`);
     this.readOnlyUri = pulumi.secret(
       superuserSecret.apply((password) =>
         multiHostUri({ ...credentials, password }, hosts, "prefer-standby"),
@@ -465,6 +463,8 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
       connectionString: this.connectionString,
       readWriteUri: this.readWriteUri,
       readOnlyUri: this.readOnlyUri,
+      readWriteEndpoint: this.readWriteEndpoint,
+      readOnlyEndpoint: this.readOnlyEndpoint,
       superuserPassword: this.superuserPassword,
       replicationPassword: this.replicationPassword,
     });

@@ -1,5 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
 
 const SCRIPT_DIR = path.join(__dirname, "scripts");
 
@@ -12,7 +13,10 @@ export type CommandScript =
   | "check-streaming"
   | "image-id"
   | "wait-ready"
-  | "check-cluster";
+  | "check-cluster"
+  | "proxy-image"
+  | "write-proxy-config"
+  | "check-endpoints";
 
 /** Environment variable that carries a Command's script text. */
 export const SCRIPT_VARIABLE = "POSTGRES_REPLICATION_SCRIPT";
@@ -33,6 +37,37 @@ export function scriptText(name: CommandScript): string {
  */
 export function scriptCommand(name: CommandScript, ...args: string[]): string {
   return [`exec /bin/bash -c "$${SCRIPT_VARIABLE}"`, name, ...args].join(" ");
+}
+
+/** The inputs a Command running one of these scripts takes. */
+export interface CommandScriptArgs {
+  readonly create: string;
+  readonly interpreter: string[];
+  readonly environment: Record<string, pulumi.Input<string>>;
+  readonly addPreviousOutputInEnv: boolean;
+}
+
+/** Inputs every Command of the project shares: the script, its environment, bash. */
+export function scriptArgs(
+  script: CommandScript,
+  environment: Record<string, pulumi.Input<string>>,
+): CommandScriptArgs {
+  return {
+    create: scriptCommand(script),
+    interpreter: BASH,
+    environment: { ...environment, [SCRIPT_VARIABLE]: scriptText(script) },
+    // No script reads the previous output, and a long one (pg_basebackup progress) could
+    // exceed the size of one environment variable on the next update.
+    addPreviousOutputInEnv: false,
+  };
+}
+
+/** additionalSecretOutputs of a Command whose environment holds a password. */
+export const SECRET_OUTPUTS = ["stdout", "stderr"];
+
+/** The endpoint proxy's health check, delivered to its /config volume. */
+export function proxyCheckScript(): string {
+  return read("proxy-check.sh");
 }
 
 /** The script delivered to every instance's /config volume (see instance.sh). */

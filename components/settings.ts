@@ -1,4 +1,5 @@
 import { parameterContexts, parameterValueProblem } from "./parameter-values";
+import { PROBE_USER } from "./names";
 import { nearest } from "./suggest";
 
 /** A value for one extra `postgresql.conf` setting. */
@@ -35,6 +36,12 @@ export interface ReplicaSetSettings {
    * @default 5000
    */
   readonly hostPort: number;
+  /**
+   * Host port of the read-write endpoint (always the current primary); the read-only endpoint
+   * (the standbys, else the primary) is endpointPort + 1. Both bind to bindAddress.
+   * @default 5100
+   */
+  readonly endpointPort: number;
   /**
    * Host address the published ports bind to.
    * @default "127.0.0.1"
@@ -105,6 +112,7 @@ export const DEFAULT_SETTINGS: ReplicaSetSettings = {
   primary: 1,
   image: "postgres:15",
   hostPort: 5000,
+  endpointPort: 5100,
   bindAddress: "127.0.0.1",
   database: "postgresdb",
   superuser: "postgresadmin",
@@ -274,6 +282,22 @@ export function settingsProblems(s: ReplicaSetSettings): string[] {
     }
   }
   check(isInteger(s.hostPort, 1, 65535), "hostPort", "an integer from 1 to 65535");
+  check(isInteger(s.endpointPort, 1, 65534), "endpointPort", "an integer from 1 to 65534");
+  if (
+    isInteger(s.endpointPort, 1, 65534) &&
+    isInteger(s.hostPort, 1, 65535) &&
+    isInteger(s.standbys, 0, MAX_STANDBYS)
+  ) {
+    // The instances may grow to MAX_STANDBYS + 1 without touching the endpoints.
+    const last = s.hostPort + MAX_STANDBYS;
+    if (s.endpointPort + 1 >= s.hostPort && s.endpointPort <= last) {
+      problems.push(
+        `endpointPort: ${s.endpointPort} is not allowed; the endpoints use ports ${s.endpointPort} ` +
+          `and ${s.endpointPort + 1}, which must stay outside the instances' ports ${s.hostPort} ` +
+          `to ${last} (hostPort to hostPort + ${MAX_STANDBYS})`,
+      );
+    }
+  }
   check(
     isInteger(s.synchronousStandbys, 0, MAX_STANDBYS),
     "synchronousStandbys",
@@ -289,6 +313,13 @@ export function settingsProblems(s: ReplicaSetSettings): string[] {
     problems.push(
       `replicationUser: ${show(s.replicationUser)} is not allowed; it must differ from superuser`,
     );
+  }
+  for (const key of ["superuser", "replicationUser", "rewindUser"] as const) {
+    if (s[key] === PROBE_USER) {
+      problems.push(
+        `${key}: ${show(s[key])} is not allowed; the endpoint proxy's probe uses that role`,
+      );
+    }
   }
   if (s.rewindUser === s.superuser || s.rewindUser === s.replicationUser) {
     problems.push(

@@ -6,6 +6,7 @@ const INTEGER_KEYS = [
   "standbys",
   "primary",
   "hostPort",
+  "endpointPort",
   "replicationConnectionLimit",
   "synchronousStandbys",
 ] as const;

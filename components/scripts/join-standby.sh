@@ -12,8 +12,12 @@ data_state() {
     'if [ ! -s /data/PG_VERSION ]; then echo empty; elif [ -f /data/standby.signal ]; then echo standby; else echo primary; fi'
 }
 
+# A diverged standby shows "streaming" for a moment before the primary refuses its start
+# point: following means streaming on the primary's own timeline.
 streaming_from_primary() {
-  [ "$(psql_in "$CONTAINER" -c "select status from pg_stat_wal_receiver where sender_host = '$PRIMARY_CONTAINER'")" = streaming ]
+  local timeline
+  timeline=$(psql_in "$PRIMARY_CONTAINER" -c "select timeline_id from pg_control_checkpoint()") || return 1
+  [ "$(psql_in "$CONTAINER" -c "select status || ' ' || received_tli from pg_stat_wal_receiver where sender_host = '$PRIMARY_CONTAINER'")" = "streaming $timeline" ]
 }
 
 wait_accepting 120 "$PRIMARY_CONTAINER"

@@ -14,6 +14,7 @@ import {
   WritablePoller,
   eventually,
 } from "./support/cluster";
+import { endpointScenarios } from "./endpoints";
 import { mistakeScenarios } from "./mistakes";
 import { restartOrderScenarios } from "./restart-order";
 import { timed as timedStep } from "./support/faults";
@@ -505,4 +506,5 @@ export function replicaSetScenarios(driver: ScenarioDriver): void {
 
   mistakeScenarios(driver);
   restartOrderScenarios(driver);
+  endpointScenarios(driver);
 }

@@ -82,4 +82,27 @@ describe("deploy.sh", () => {
     );
     for (const call of calls) expect(call).toMatch(/DOCKER_HOST=tcp:\/\/127\.0\.0\.1:2375$/);
   });
+
+  test("without the Pulumi CLI it says so and runs the harness on the same stack", () => {
+    const { calls, stdout } = deploy({ ...everywhere, pulumi: false, contextHost: "" });
+    expect(stdout).toMatch(/the Pulumi CLI is not installed; .* through the live harness/);
+    expect(calls[calls.length - 1]).toMatch(/^npm run --silent live -- up --stack dev --yes /);
+    expect(calls.filter((c) => c.startsWith("pulumi"))).toEqual([]);
+    expect(stdout).toMatch(/npm run --silent live -- stack output --stack dev --show-secrets/);
+  });
+
+  test("an image that cannot be pulled is replaced by the local test image, before up", () => {
+    const { calls, stdout } = deploy({
+      pulumi: false,
+      contextHost: "",
+      localImages: ["postgres-replication-test:15"],
+    });
+    expect(stdout).toMatch(/image postgres:15 cannot be pulled here/);
+    const setImage = calls.findIndex((c) =>
+      c.startsWith("npm run --silent live -- config set image postgres-replication-test:15"),
+    );
+    const up = calls.findIndex((c) => c.includes(" up --stack dev"));
+    expect(setImage).toBeGreaterThanOrEqual(0);
+    expect(setImage).toBeLessThan(up);
+  });
 });

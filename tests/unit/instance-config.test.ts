@@ -1,6 +1,7 @@
+import { renderProxyConfig } from "../../components/endpoint-proxy";
 import { renderInstanceConfig } from "../../components/instance-config";
 import { renderTemplate } from "../../components/render";
-import { ReplicaSetSettings, resolveSettings } from "../../components/settings";
+import { MAX_STANDBYS, ReplicaSetSettings, resolveSettings } from "../../components/settings";
 
 /** postgresql.conf as PostgreSQL reads it: the last assignment of a name wins. */
 function parseConf(text: string): Map<string, string> {
@@ -201,5 +202,24 @@ describe("renderTemplate", () => {
   });
   test("a value no placeholder uses is an error", () => {
     expect(() => renderTemplate("{{x}}", { x: "1", z: "2" })).toThrow(/not used.*z/);
+  });
+});
+
+describe("endpoint proxy configuration", () => {
+  test("lists every instance the cluster may have, so scaling never rewrites it", () => {
+    const { haproxyCfg } = renderProxyConfig("pg");
+    const servers = haproxyCfg.match(/^\s+server pg-\d+ pg-\d+:5432 check$/gm) ?? [];
+    // Both backends list instances 1 … MAX_STANDBYS + 1.
+    expect(servers).toHaveLength(2 * (MAX_STANDBYS + 1));
+    expect(haproxyCfg).toContain("server pg-16 pg-16:5432 check");
+    expect(haproxyCfg).not.toMatch(/\{\{|\}\}/);
+  });
+
+  test("routes writes to the primary backend and reads to standbys, else the primary", () => {
+    const { haproxyCfg, proxyEnv } = renderProxyConfig("pg");
+    expect(haproxyCfg).toMatch(/frontend read-write\n\s+bind :5432\n\s+default_backend primary/);
+    expect(haproxyCfg).toMatch(/use_backend primary if \{ nbsrv\(standbys\) eq 0 \}/);
+    expect(haproxyCfg).toContain("on-marked-down shutdown-sessions");
+    expect(proxyEnv).toContain("PROBE_USER=endpoint_probe");
   });
 });

@@ -14,14 +14,17 @@ import {
   PostgresReplicaSet,
   PostgresReplicaSetArgs,
   REPLICA_SET_TYPE,
-  goDuration,
 } from "../../components/postgres-replica-set";
+import { goDuration } from "../../components/go-duration";
 import { SCRIPT_VARIABLE } from "../../components/scripts";
 
 const CONTAINER = "docker:index/container:Container";
 const VOLUME = "docker:index/volume:Volume";
 const COMMAND = "command:local:Command";
 const NETWORK = "docker:index/network:Network";
+/** The PostgreSQL instances' containers (the endpoint proxy is the other container). */
+const instanceContainers = (resources: RegisteredResource[]) =>
+  resources.filter((r) => r.type === CONTAINER && /-\d+$/.test(r.name));
 
 async function deploy(
   args: PostgresReplicaSetArgs,
@@ -53,9 +56,15 @@ function expectedInventory(standbys: number): string[] {
     "postgres-superuser-password",
     "postgres-replication-password",
     "postgres-rewind-password",
+    "postgres-probe-password",
     "postgres-promote",
     "postgres-roles",
     "postgres-check",
+    "postgres-proxy-image",
+    "postgres-proxy-config",
+    "postgres-proxy-configure",
+    "postgres-proxy",
+    "postgres-endpoints",
   ];
   for (let n = 1; n <= standbys + 1; n++) {
     names.push(
@@ -107,6 +116,8 @@ describe("inventory", () => {
         "pg-2-config",
         "pg-2-data",
         "pg-wal-archive",
+        "pg-proxy",
+        "pg-proxy-config",
       ].sort(),
     );
     for (const r of resources.filter(
@@ -138,7 +149,7 @@ describe("inventory", () => {
 
   test("healthcheck durations are written as the docker provider reads them back", async () => {
     const { resources } = await deploy({ standbys: 1 });
-    for (const r of resources.filter((x) => x.type === CONTAINER)) {
+    for (const r of instanceContainers(resources)) {
       expect(r.inputs.healthcheck).toMatchObject({
         interval: "2s",
         timeout: "5s",
@@ -149,7 +160,7 @@ describe("inventory", () => {
 
   test("containers run the image ID pinned when `image` was set, not the RemoteImage's", async () => {
     const { resources } = await deploy({ standbys: 1 });
-    for (const r of resources.filter((x) => x.type === CONTAINER)) {
+    for (const r of instanceContainers(resources)) {
       expect(r.inputs.image).toBe("sha256:pinned-image");
       expect(r.dependencies).toContain("postgres-image-id");
       expect(r.dependencies).not.toContain("postgres-image");
@@ -162,7 +173,7 @@ describe("inventory", () => {
   test("nothing that holds data exists before the image; fixed names are deleted before replacement", async () => {
     const { resources } = await deploy({ standbys: 1 });
     const fixed = resources.filter((r) => r.type === VOLUME || r.type === NETWORK);
-    expect(fixed).toHaveLength(6);
+    expect(fixed).toHaveLength(7);
     for (const r of fixed) {
       expect([r.name, r.dependencies]).toEqual([r.name, ["postgres-image"]]);
       expect([r.name, r.deleteBeforeReplace]).toEqual([r.name, true]);
@@ -221,9 +232,9 @@ describe("security", () => {
 
   test("published ports bind to bindAddress, one per instance from hostPort", async () => {
     const { resources } = await deploy({ standbys: 2, hostPort: 6000, bindAddress: "127.0.0.2" });
-    const ports = resources
-      .filter((r) => r.type === CONTAINER)
-      .map((r) => r.inputs.ports as { ip: string; external: number; internal: number }[]);
+    const ports = instanceContainers(resources).map(
+      (r) => r.inputs.ports as { ip: string; external: number; internal: number }[],
+    );
     expect(ports.flat()).toEqual([
       { internal: 5432, external: 6000, ip: "127.0.0.2", protocol: "tcp" },
       { internal: 5432, external: 6001, ip: "127.0.0.2", protocol: "tcp" },
@@ -252,6 +263,7 @@ describe("security", () => {
       (r) => r.type === "random:index/randomPassword:RandomPassword",
     );
     expect(generated.map((r) => r.name).sort()).toEqual([
+      "postgres-probe-password",
       "postgres-replication-password",
       "postgres-rewind-password",
       "postgres-superuser-password",
@@ -305,6 +317,32 @@ describe("security", () => {
   });
 });
 
+describe("endpoints", () => {
+  test("the proxy publishes read-write on endpointPort and read-only on the next port", async () => {
+    const { resources, set } = await deploy({ standbys: 1, endpointPort: 6100 });
+    const proxy = byName(resources, "postgres-proxy");
+    expect(proxy.inputs.name).toBe("postgres-proxy");
+    expect(proxy.inputs.ports).toEqual([
+      { internal: 5432, external: 6100, ip: "127.0.0.1", protocol: "tcp" },
+      { internal: 5433, external: 6101, ip: "127.0.0.1", protocol: "tcp" },
+    ]);
+    expect(proxy.inputs.image).toBe("sha256:proxy-image");
+    expect(proxy.deleteBeforeReplace).toBe(true);
+    expect(await resolve(set.readWriteEndpoint)).toBe("127.0.0.1:6100");
+    expect(await resolve(set.readOnlyEndpoint)).toBe("127.0.0.1:6101");
+  });
+
+  test("the proxy is built from the pinned image and holds only the probe's password", async () => {
+    const { resources } = await deploy({ standbys: 1 });
+    expect(env(byName(resources, "postgres-proxy-image")).BASE_IMAGE).toBe("sha256:pinned-image");
+    const configure = byName(resources, "postgres-proxy-configure");
+    expect(env(configure).PROBE_PASSWORD).toBe("generated-postgres-probe-password");
+    expect(configure.secretInputs).toEqual(["environment"]);
+    expect(configure.additionalSecretOutputs.sort()).toEqual(["stderr", "stdout"]);
+    expect(Object.values(env(configure))).not.toContain("generated-postgres-superuser-password");
+  });
+});
+
 describe("scaling", () => {
   test.each([0, 1, 2])(
     "resources for standbys = %i are a subset of those for two more, with identical inputs",
@@ -312,8 +350,9 @@ describe("scaling", () => {
       const small = (await deploy({ standbys: k })).resources;
       const large = (await deploy({ standbys: k + 2 })).resources;
       const largeByName = new Map(large.map((r) => [r.name, r]));
-      // The closing check covers every instance, so it is the one resource that changes.
-      for (const r of small.filter((x) => x.name !== "postgres-check")) {
+      // The closing checks cover every instance, so they are the resources that change.
+      const checks = ["postgres-check", "postgres-endpoints"];
+      for (const r of small.filter((x) => !checks.includes(x.name))) {
         expect([r.name, largeByName.get(r.name)?.inputs]).toEqual([r.name, r.inputs]);
       }
       expect(large.length).toBeGreaterThan(small.length);

@@ -141,6 +141,16 @@ describe("stack configuration", () => {
     ],
     ["unknown key", { colour: "blue" }, [/colour: is not a configuration key; known keys are/]],
     [
+      "endpoints among the instances' ports",
+      { hostPort: "5000", endpointPort: "5010" },
+      [/endpointPort: 5010 is not allowed/, /instances' ports 5000 to 5015/],
+    ],
+    [
+      "endpoint port out of range",
+      { endpointPort: "65535" },
+      [/endpointPort: 65535/, /1 to 65534/],
+    ],
+    [
       "parameters not JSON",
       { parameters: "work_mem=16MB" },
       [/parameters: "work_mem=16MB" is not allowed/, /--path 'parameters.work_mem' 16MB/],

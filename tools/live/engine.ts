@@ -4,12 +4,25 @@
  * records the state after each step, deletes what the program no longer declares, refreshes
  * and destroys. Provider work is delegated to ./providers.
  */
-import { applyIgnoreChanges, changedKeys, forcedReplace } from "./diff";
-import { errorMessage, progress, say } from "./log";
+import { applyIgnoreChanges, changedKeys, deepEqual, forcedReplace } from "./diff";
+import { errorMessage, planLine, progress, say } from "./log";
 import { providerFor } from "./providers";
-import { CreateResult, OpContext, PartialCreateError } from "./providers/types";
+import { CreateResult, OpContext, PartialCreateError, Provider } from "./providers/types";
 import { StateStore } from "./state";
-import { Action, PropMap, ResourceState, shortType, StackState } from "./types";
+import {
+  Action,
+  containsUnknown,
+  GUARDED_TYPES,
+  isObject,
+  Json,
+  PlanAction,
+  PlanEntry,
+  PropMap,
+  ResourceState,
+  shortType,
+  StackState,
+  UNKNOWN,
+} from "./types";
 
 /** What the resource monitor learned from one RegisterResource request. */
 export interface Registration {
@@ -74,13 +87,63 @@ export function deletionOrder(resources: ResourceState[]): ResourceState[] {
   return order;
 }
 
+/** Whether `news` differs from `olds` in a part that is known (unknown parts match anything). */
+export function knownPartsDiffer(olds: Json | undefined, news: Json | undefined): boolean {
+  if (news === UNKNOWN) return false;
+  if (Array.isArray(news)) {
+    if (!Array.isArray(olds) || olds.length !== news.length) return true;
+    return news.some((v, i) => knownPartsDiffer(olds[i], v));
+  }
+  if (isObject(news)) {
+    if (!isObject(olds)) return true;
+    const o = olds as Record<string, Json>;
+    const n = news as Record<string, Json>;
+    const keys = new Set([...Object.keys(o), ...Object.keys(n)]);
+    return [...keys].some((k) => knownPartsDiffer(o[k], n[k]));
+  }
+  return !deepEqual(olds, news);
+}
+
 function union(...lists: string[][]): string[] {
   return [...new Set(lists.flat())].sort();
 }
 
+/**
+ * Which deletes and replacements of guarded objects (Containers, Volumes) a run may do: all
+ * (`--yes`), or those of the URNs in the plan that was confirmed.
+ */
+export type Approval = "all" | ReadonlySet<string>;
+
+export interface EngineOptions {
+  /** Decide and print, change nothing (no provider call, no state write). */
+  preview?: boolean;
+  /** Apply mode: guarded deletes and replacements allowed; default all. */
+  approved?: Approval;
+  /** What to run to confirm a guarded delete or replacement the run refused. */
+  confirmHint?: string;
+}
+
+/** What the engine decided for one registered custom resource. */
+interface Decision {
+  provider: Provider;
+  old?: ResourceState;
+  reg: Registration;
+  action: Exclude<PlanAction, "delete">;
+  changed: string[];
+  initError: boolean;
+  /** Preview only: the action if every unknown input kept its old value. */
+  certain: Exclude<PlanAction, "delete">;
+  unknownKeys: string[];
+}
+
 export class Engine {
   readonly actions: ActionRecord[] = [];
+  /** Preview mode: what would happen, per resource, in registration order. */
+  readonly plan: PlanEntry[] = [];
   readonly failures: string[] = [];
+  readonly preview: boolean;
+  private readonly approved: Approval;
+  private readonly confirmHint: string;
   private readonly registered = new Set<string>();
   private readonly inflight = new Set<Promise<unknown>>();
   private signalFailure: () => void = () => undefined;
@@ -94,14 +157,35 @@ export class Engine {
   constructor(
     private readonly store: StateStore,
     readonly state: StackState,
-  ) {}
+    opts: EngineOptions = {},
+  ) {
+    this.preview = opts.preview === true;
+    this.approved = opts.approved ?? "all";
+    this.confirmHint =
+      opts.confirmHint ?? "run `npm run live -- up` (it previews and asks) or add --yes";
+  }
 
   get failed(): boolean {
     return this.failures.length > 0;
   }
 
   private save(): void {
-    this.store.save(this.state);
+    if (!this.preview) this.store.save(this.state);
+  }
+
+  private planned(entry: PlanEntry, detail = ""): void {
+    this.plan.push(entry);
+    if (entry.action !== "same") planLine(entry, detail);
+  }
+
+  /** Refuses a delete or replacement of a guarded object that was not confirmed. */
+  private guard(r: { urn: string; type: string; name: string }, what: "deleted" | "replaced") {
+    if (!GUARDED_TYPES.includes(r.type) || this.approved === "all") return;
+    if (this.approved.has(r.urn)) return;
+    throw new Error(
+      `would be ${what} without confirmation (no preview that was confirmed showed it), so ` +
+        `nothing was ${what}; ${this.confirmHint}`,
+    );
   }
 
   private record(
@@ -169,6 +253,10 @@ export class Engine {
 
   private component(reg: Registration, t0: number): Registered {
     const old = this.state.resources[reg.urn];
+    if (this.preview) {
+      this.planned({ ...this.ident(reg), action: old ? "same" : "create", changed: [] });
+      return { id: "", outputs: {}, secretOutputs: [] };
+    }
     this.state.resources[reg.urn] = {
       ...this.base(reg),
       id: "",
@@ -181,17 +269,62 @@ export class Engine {
     return { id: "", outputs: {}, secretOutputs: [] };
   }
 
-  private async apply(reg: Registration, t0: number): Promise<Registered> {
+  private ident(r: { urn: string; type: string; name: string }) {
+    return { urn: r.urn, type: r.type, name: r.name };
+  }
+
+  /** Same, update or replace (or create), as the real engine decides from the provider's diff. */
+  private decide(reg: Registration): Decision {
     const provider = providerFor(reg.type);
     const old = this.state.resources[reg.urn];
     const inputs = old ? applyIgnoreChanges(old, reg.inputs, reg.ignoreChanges) : reg.inputs;
     const secretInputs = reg.secretInputs.filter((k) => k in inputs);
     provider.check(inputs);
-    const regFixed = { ...reg, inputs, secretInputs };
-    if (!old) return this.create(regFixed, t0, "create");
+    const fixed = { ...reg, inputs, secretInputs };
+    const unknownKeys = Object.keys(inputs).filter((k) => containsUnknown(inputs[k]));
+    if (!old) {
+      return {
+        provider,
+        reg: fixed,
+        action: "create",
+        certain: "create",
+        changed: [],
+        initError: false,
+        unknownKeys,
+      };
+    }
     const changed = provider.diff ? provider.diff(old, inputs) : changedKeys(old.inputs, inputs);
     const initError = !!old.initError;
-    if (changed.length === 0 && !initError) {
+    // Unchanged but partly created (init errors): the engine issues an empty update, unless
+    // replaceOnChanges covers the `#initerror` key.
+    const actionFor = (keys: string[]): Decision["action"] => {
+      if (keys.length === 0 && !initError) return "same";
+      const replace =
+        !provider.update ||
+        (keys.length > 0 && provider.requiresReplace(keys, old, inputs)) ||
+        forcedReplace(keys, reg.replaceOnChanges, initError);
+      return replace ? "replace" : "update";
+    };
+    const action = actionFor(changed);
+    // What certainly changed: known inputs that differ, and inputs with unknown parts whose
+    // known parts already differ from the old value.
+    const certain = unknownKeys.length
+      ? actionFor(
+          changed.filter(
+            (k) => !unknownKeys.includes(k) || knownPartsDiffer(old.inputs[k], inputs[k]),
+          ),
+        )
+      : action;
+    return { provider, old, reg: fixed, action, certain, changed, initError, unknownKeys };
+  }
+
+  private async apply(reg: Registration, t0: number): Promise<Registered> {
+    const d = this.decide(reg);
+    if (this.preview) return this.previewOne(d);
+    const { provider, old, changed } = d;
+    const regFixed = d.reg;
+    if (!old) return this.create(regFixed, t0, "create");
+    if (d.action === "same") {
       const kept: ResourceState = {
         ...old,
         ...this.base(regFixed),
@@ -204,17 +337,12 @@ export class Engine {
       this.record(reg, "same", t0);
       return { id: kept.id, outputs: kept.outputs, secretOutputs: kept.secretOutputs };
     }
-    // Unchanged but partly created (init errors): the engine issues an empty update, unless
-    // replaceOnChanges covers the `#initerror` key.
-    const replace =
-      !provider.update ||
-      (changed.length > 0 && provider.requiresReplace(changed, old, inputs)) ||
-      forcedReplace(changed, reg.replaceOnChanges, initError);
-    if (!replace && provider.update) {
-      const res = await provider.update(this.context(reg), old, inputs, changed);
+    if (d.action === "update" && provider.update) {
+      const res = await provider.update(this.context(reg), old, regFixed.inputs, changed);
       return this.store_(regFixed, res, old.sequence, t0, "update", undefined, changed);
     }
-    const dbr = reg.deleteBeforeReplace ?? provider.deleteBeforeReplace(old, inputs);
+    this.guard(old, "replaced");
+    const dbr = reg.deleteBeforeReplace ?? provider.deleteBeforeReplace(old, regFixed.inputs);
     if (dbr) await this.deleteOne(old, "silent");
     else this.state.pendingDeletes.push(old);
     delete this.state.resources[reg.urn];
@@ -230,6 +358,50 @@ export class Engine {
       }
       throw e;
     }
+  }
+
+  /**
+   * Preview: records the decision and answers with what is known before the change is made.
+   * Unchanged resources give their outputs; an update gives the old outputs with the new
+   * inputs, except what the provider computes anew; a create or replacement gives only its
+   * inputs. Everything else is unknown to the program (Pulumi's preview semantics), so the
+   * resources that depend on a change see unknown inputs: they are shown as changes that
+   * depend on those values ("may update", "may replace").
+   */
+  private previewOne(d: Decision): Registered {
+    const { old, reg } = d;
+    const uncertain =
+      d.action !== d.certain ? { certain: d.certain, unknownKeys: d.unknownKeys } : undefined;
+    const detail = [
+      d.changed.length ? `changed: ${d.changed.join(", ")}` : "",
+      uncertain ? `known after earlier changes: ${d.unknownKeys.join(", ")}` : "",
+    ]
+      .filter((x) => x)
+      .join("; ");
+    this.planned(
+      {
+        ...this.ident(reg),
+        action: d.action,
+        changed: d.changed,
+        ...(uncertain ? { uncertain } : {}),
+      },
+      detail,
+    );
+    let id = "";
+    let outputs: PropMap = { ...reg.inputs };
+    if (old && d.action === "same") {
+      id = old.id;
+      outputs = old.outputs;
+    } else if (old && d.action === "update") {
+      id = old.id;
+      outputs = { ...old.outputs, ...reg.inputs };
+      for (const k of d.provider.recomputedOnUpdate ?? []) delete outputs[k];
+    }
+    const secretOutputs = union(
+      old && d.action !== "replace" ? old.secretOutputs.filter((k) => k in outputs) : [],
+      this.outputSecrets(reg, outputs, []),
+    );
+    return { id, outputs, secretOutputs };
   }
 
   private outputSecrets(reg: Registration, outputs: PropMap, fromProvider: string[]): string[] {
@@ -305,7 +477,26 @@ export class Engine {
   }
 
   private async deleteAll(list: ResourceState[], pending: boolean): Promise<void> {
-    for (const r of pending ? [...list].reverse() : deletionOrder(list)) {
+    const order = pending ? [...list].reverse() : deletionOrder(list);
+    if (this.preview) {
+      for (const r of order) {
+        this.planned(
+          { ...this.ident(r), action: "delete", changed: [] },
+          pending ? "replaced earlier; the old object is still to delete" : "",
+        );
+      }
+      return;
+    }
+    // Nothing is deleted when any guarded delete was not confirmed.
+    for (const r of order) {
+      try {
+        this.guard(r, "deleted");
+      } catch (e) {
+        this.failures.push(`${shortType(r.type)} ${r.name}: ${errorMessage(e)}`);
+      }
+    }
+    if (this.failed) return;
+    for (const r of order) {
       try {
         await this.deleteOne(r, pending ? "print" : "record");
       } catch (e) {
@@ -356,6 +547,23 @@ export class Engine {
       this.save();
       this.record(r, "refresh", t0, `read: ${changed.join(", ")}`);
     }
+  }
+
+  /** The preview's summary line. */
+  planSummary(): string {
+    const count = (a: PlanAction, uncertain: boolean) =>
+      this.plan.filter((x) => x.action === a && !!x.uncertain === uncertain).length;
+    const sure = (["create", "update", "replace", "delete"] as const).map(
+      (a) => `${count(a, false)} to ${a}`,
+    );
+    const may = (["update", "replace"] as const)
+      .filter((a) => count(a, true) > 0)
+      .map((a) => `${count(a, true)} may ${a}`);
+    return (
+      `Plan: ${sure.join(", ")}, ${count("same", false)} unchanged` +
+      (may.length ? `; ${may.join(", ")} (depending on values known only during the update)` : "") +
+      (this.failed ? `; ${this.failures.length} failed` : "")
+    );
   }
 
   summary(): string {

@@ -158,6 +158,8 @@ export async function runProgram(opts: {
   config: Record<string, string>;
   secretKeys: string[];
   engine: Engine;
+  /** A dry run (pulumi.runtime.isDryRun()): values not known before an update are unknown. */
+  preview?: boolean;
 }): Promise<ProgramResult> {
   const result: ProgramResult = { outputs: {}, secretOutputs: [], programErrors: [] };
   pulumi.runtime.setAllConfig(opts.config, opts.secretKeys);
@@ -172,7 +174,7 @@ export async function runProgram(opts: {
     },
     opts.project,
     opts.stack,
-    false,
+    opts.preview === true,
   );
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const settings = require("@pulumi/pulumi/runtime/settings") as SettingsInternals;

@@ -55,6 +55,8 @@ export class StateStore {
       nextSequence: number;
       resources: StoredResource[];
       pendingDeletes: StoredResource[];
+      stackOutputs?: PropMap;
+      stackSecretOutputs?: string[];
     };
     if (raw.version !== 1) throw new Error(`${this.file}: unknown state version ${raw.version}`);
     const resources: Record<string, ResourceState> = {};
@@ -66,6 +68,12 @@ export class StateStore {
       nextSequence: raw.nextSequence,
       resources,
       pendingDeletes: raw.pendingDeletes.map((r) => this.decode(r)),
+      ...(raw.stackOutputs
+        ? {
+            stackOutputs: this.decodeMap(raw.stackOutputs, raw.stackSecretOutputs ?? []),
+            stackSecretOutputs: raw.stackSecretOutputs ?? [],
+          }
+        : {}),
     };
   }
 
@@ -80,6 +88,12 @@ export class StateStore {
         .sort((a, b) => a.sequence - b.sequence)
         .map((r) => this.encode(r)),
       pendingDeletes: state.pendingDeletes.map((r) => this.encode(r)),
+      ...(state.stackOutputs
+        ? {
+            stackOutputs: this.encodeMap(state.stackOutputs, state.stackSecretOutputs ?? []),
+            stackSecretOutputs: state.stackSecretOutputs ?? [],
+          }
+        : {}),
     };
     const tmp = `${this.file}.tmp-${process.pid}`;
     const fd = fs.openSync(tmp, "w", 0o600);
@@ -93,8 +107,29 @@ export class StateStore {
     fs.renameSync(tmp, this.file);
   }
 
+  /** The stack's harness files: state, secrets key, and temporary files a crash left. */
+  files(): string[] {
+    if (!fs.existsSync(this.dir)) return [];
+    return fs
+      .readdirSync(this.dir)
+      .filter(
+        (f) =>
+          f === `${this.stack}.json` ||
+          f === `${this.stack}.key` ||
+          f.startsWith(`${this.stack}.json.tmp-`),
+      )
+      .map((f) => path.join(this.dir, f));
+  }
+
+  /** Removes the stack's harness files, and the state directory when nothing else is in it. */
   remove(): void {
-    fs.rmSync(this.file, { force: true });
+    for (const f of this.files()) fs.rmSync(f, { force: true });
+    this.box = undefined;
+    try {
+      if (fs.readdirSync(this.dir).length === 0) fs.rmdirSync(this.dir);
+    } catch {
+      // Another stack's files are there, or the directory is gone already.
+    }
   }
 
   private encodeMap(values: PropMap, secretKeys: string[]): PropMap {

@@ -11,7 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 
-import { ConfigValues, Deployment, UpResult } from "./deployment";
+import { ConfigValues, Deployment, UpResult, withTestEndpointPort } from "./deployment";
 
 const REPO_ROOT = path.resolve(__dirname, "../../..");
 const PROJECT = "postgres-replication";
@@ -67,7 +67,7 @@ export class AutomationDeployment implements Deployment {
   ): Promise<UpResult> {
     const stack = await this.stack();
     const values: Record<string, { value: string; secret?: boolean }> = {};
-    for (const [key, value] of Object.entries(config)) {
+    for (const [key, value] of Object.entries(withTestEndpointPort(config))) {
       values[`${PROJECT}:${key}`] = {
         value: typeof value === "object" ? JSON.stringify(value) : String(value),
       };

@@ -20,3 +20,12 @@ export interface Deployment {
   /** Removes the state/stack. */
   dispose(): Promise<void>;
 }
+
+/**
+ * Test clusters run side by side on one machine: each gets its endpoints just past the ports
+ * its instances may ever use (hostPort … hostPort + 15), unless the scenario chose them.
+ */
+export function withTestEndpointPort(config: ConfigValues): ConfigValues {
+  if (config.endpointPort !== undefined || typeof config.hostPort !== "number") return config;
+  return { ...config, endpointPort: config.hostPort + 16 };
+}

@@ -1,12 +1,12 @@
 /**
  * Deployment driver that runs the live harness (tools/live, a stand-in for the Pulumi engine and
- * providers) as a child process, one process per `up`/`destroy` like the Pulumi CLI.
+ * providers) as a child process, one process per `up --yes`/`destroy --yes` like the Pulumi CLI.
  */
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ConfigValues, Deployment, UpResult } from "./deployment";
+import { ConfigValues, Deployment, UpResult, withTestEndpointPort } from "./deployment";
 
 const REPO_ROOT = path.resolve(__dirname, "../../..");
 
@@ -85,9 +85,11 @@ export class LiveDeployment implements Deployment {
   ): Promise<UpResult> {
     const outFile = path.join(this.workDir, "outputs.json");
     fs.rmSync(outFile, { force: true });
-    const args = ["up", ...this.common(), "--outputs-json", outFile];
+    // --yes: deletes and replacements go ahead without asking, as before the harness asked;
+    // --skip-preview: no dry run first, so runs (and the benchmark's timings) stay as they were.
+    const args = ["up", "--yes", "--skip-preview", ...this.common(), "--outputs-json", outFile];
     if (opts.refresh) args.push("--refresh");
-    for (const [k, v] of Object.entries(config)) args.push(configArg(k, v));
+    for (const [k, v] of Object.entries(withTestEndpointPort(config))) args.push(configArg(k, v));
     for (const [k, v] of Object.entries(opts.secrets ?? {})) args.push("--secret", `${k}=${v}`);
     await this.run(args);
     const body = JSON.parse(fs.readFileSync(outFile, "utf8")) as UpResult;
@@ -95,7 +97,7 @@ export class LiveDeployment implements Deployment {
   }
 
   async destroy(): Promise<void> {
-    await this.run(["destroy", ...this.common()]);
+    await this.run(["destroy", "--yes", ...this.common()]);
   }
 
   async dispose(): Promise<void> {

@@ -108,6 +108,7 @@ export function installMocks(): void {
         if (args.type.startsWith("random:")) state.result = `generated-${args.name}`;
         // What image-id.sh prints: the ID the tag pointed to when `image` was set.
         if (args.name.endsWith("-image-id")) state.stdout = "sha256:pinned-image";
+        if (args.name.endsWith("-proxy-image")) state.stdout = "sha256:proxy-image";
         return { id: `${args.name}-id`, state };
       },
       call(args: pulumi.runtime.MockCallArgs) {

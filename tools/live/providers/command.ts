@@ -145,6 +145,7 @@ export const commandProvider: Provider = {
     if (script) await runCommand(ctx, script, old.inputs, previousOutput(old.outputs));
   },
 
+  recomputedOnUpdate: ["stdout", "stderr"],
   requiresReplace: (changed) => changed.includes("triggers"),
   // go-provider's Diff never asks for delete-before-replace.
   deleteBeforeReplace: () => false,

@@ -238,6 +238,7 @@ export const remoteImageProvider: Provider = {
     if (!name || (await imageInfo(name)) === undefined) return;
     await docker(["image", "rm", ...(old.inputs.forceRemove === true ? ["-f"] : []), name]);
   },
+  recomputedOnUpdate: ["imageId", "repoDigest"],
   requiresReplace: (changed) => changed.some((k) => k !== "keepLocally" && k !== "forceRemove"),
   deleteBeforeReplace: () => false,
   async read(old) {

@@ -28,6 +28,8 @@ export interface Provider {
     changed: string[],
   ): Promise<CreateResult>;
   delete(ctx: OpContext, old: ResourceState): Promise<void>;
+  /** Outputs an update computes anew (unknown in a preview of the update). */
+  recomputedOnUpdate?: string[];
   /**
    * Top-level input keys that differ from what the real provider diffs them against. Absent:
    * the old inputs, which is the same wherever the state mirrors the inputs; bridged docker

@@ -1,0 +1,16 @@
+#!/bin/sh
+# HAProxy external check, run in the proxy container: succeeds when the server holds the role
+# its backend routes to ("primary": accepts writes; "standbys": in recovery). HAProxy passes
+# <proxy address> <proxy port> <server address> <server port> and HAPROXY_PROXY_NAME.
+# POSIX sh: the image may not have bash.
+set -eu
+# shellcheck source=/dev/null
+. /config/proxy.env
+case "${HAPROXY_PROXY_NAME:-}" in
+  primary) want=f ;;
+  standbys) want=t ;;
+  *) exit 2 ;;
+esac
+in_recovery=$(PGPASSFILE=/config/probe.pgpass PGCONNECT_TIMEOUT=2 psql -X -A -t -w \
+  -h "$3" -p "$4" -U "$PROBE_USER" -d postgres -c 'select pg_is_in_recovery()' 2>/dev/null) || exit 1
+[ "$in_recovery" = "$want" ]
