@@ -130,8 +130,8 @@ export function replicaSetScenarios(driver: ScenarioDriver): void {
         const touched = actionsOf(scaled, (n) => !/-(3|4)(-|$)/.test(n)).filter(
           (a) => !a.endsWith(":same"),
         );
-        // Only the closing check, which covers every instance, runs again.
-        expect(touched).toEqual([`${name}-check:update`]);
+        // Only the closing checks, which cover every instance, run again.
+        expect(touched).toEqual([`${name}-check:update`, `${name}-endpoints:update`]);
         expect(await c.containerIdentity(1)).toBe(identity1);
         expect(await c.containerIdentity(2)).toBe(identity2);
         expect(await c.streaming(1)).toEqual([`${name}-2`, `${name}-3`, `${name}-4`]);
