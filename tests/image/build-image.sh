@@ -15,7 +15,11 @@ set -euo pipefail
 
 readonly TAG="${TEST_IMAGE:-postgres-replication-test:15}"
 readonly SUITE=bookworm
-readonly PACKAGES=postgresql-15,postgresql-client-15,locales,procps
+# Besides PostgreSQL: the engines the HA and backup features run (Patroni with etcd's v3 API,
+# HAProxy, pgBackRest), so tests never wait for the program to build its derived images.
+readonly PACKAGES=postgresql-15,postgresql-client-15,locales,procps,patroni,python3-etcd,python3-psycopg2,etcd-server,etcd-client,haproxy,pgbackrest
+# What an existing tag must carry to be reused; an older build without them is rebuilt.
+readonly REQUIRED_TOOLS="postgres pg_basebackup patroni etcd etcdctl haproxy pgbackrest"
 readonly BUILD_LOG="${BUILD_LOG:-/tmp/postgres-replication-image-build.log}"
 readonly LOCK_FILE=/tmp/postgres-replication-image-build.lock
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -28,7 +32,12 @@ die() {
   exit 1
 }
 
-image_exists() { docker image inspect "$TAG" >/dev/null 2>&1; }
+image_exists() {
+  docker image inspect "$TAG" >/dev/null 2>&1 || return 1
+  # shellcheck disable=SC2016 # expanded inside the container
+  docker run --rm --entrypoint /bin/sh "$TAG" -c \
+    'for t in $0; do command -v "$t" >/dev/null || exit 1; done' "$REQUIRED_TOOLS" >/dev/null 2>&1
+}
 
 # The first URI of the deb entry that serves "$SUITE" itself (not -security/-updates), from
 # deb822 *.sources files first, then the one-line sources.list format.
@@ -92,7 +101,7 @@ command -v docker >/dev/null 2>&1 || die "docker CLI not found; run tests/env/en
 docker info >/dev/null 2>&1 || die "docker does not answer; run tests/env/ensure-docker.sh first"
 
 if [[ "${FORCE_REBUILD:-0}" != 1 ]] && image_exists; then
-  log "image $TAG already exists; skipping the build (FORCE_REBUILD=1 to rebuild)"
+  log "image $TAG already exists with every engine; skipping the build (FORCE_REBUILD=1 to rebuild)"
   exit 0
 fi
 
@@ -171,7 +180,7 @@ rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/tmp/* \
 
 # Fail here rather than in a test if a tool the project relies on is missing.
 for tool in usr/lib/postgresql/15/bin/{postgres,initdb,pg_ctl,pg_basebackup,pg_rewind,pg_controldata,pg_isready,psql} \
-  usr/bin/{cmp,bash,sed,grep,setpriv,gzip}; do
+  usr/bin/{cmp,bash,sed,grep,setpriv,gzip,patroni,etcd,etcdctl,pgbackrest} usr/sbin/haproxy; do
   [[ -x "$root/$tool" ]] || die "missing /$tool in the image root"
 done
 
