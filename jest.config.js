@@ -17,6 +17,7 @@ if (swallowed !== undefined && /[/.]/.test(swallowed)) {
 }
 
 module.exports = {
+  testSequencer: "<rootDir>/tests/support/longest-first-sequencer.js",
   projects: [
     { ...common, displayName: "unit", testMatch: ["<rootDir>/tests/unit/**/*.test.ts"] },
     {
