@@ -126,3 +126,29 @@ export function currentLeader(members: string[], fallback: string): string {
   }
   return fallback;
 }
+
+/**
+ * After every change of members or of the proxy: the read-write endpoint reaches the leader
+ * and the read-only one a replica (HAProxy counts a server as up until its first checks fail).
+ */
+export function endpointsCheck(
+  parent: pulumi.Resource,
+  name: string,
+  args: PatroniCommandArgs & { readonly proxy: string },
+  containerIds: pulumi.Input<string>[],
+  dependsOn: pulumi.Resource[],
+): command.local.Command {
+  return new command.local.Command(
+    `${name}-endpoints`,
+    {
+      ...scriptArgs("patroni", {
+        MEMBERS: args.members.join(" "),
+        PROXY: args.proxy,
+        SUPERUSER: args.superuser,
+        CONTAINER_IDS: pulumi.all(containerIds).apply((ids) => ids.join(" ")),
+      }),
+      create: scriptCommand("patroni", "endpoints"),
+    },
+    { parent, dependsOn },
+  );
+}

@@ -53,7 +53,7 @@ export function createPatroniMember(
   parent: pulumi.Resource,
   name: string,
   args: PatroniMemberArgs,
-): { container: docker.Container; ready: command.local.Command } {
+): { instance: number; container: docker.Container; ready: command.local.Command } {
   const { settings, instance: n } = args;
   const cluster = settings.clusterName;
   const labels = [
@@ -147,5 +147,5 @@ export function createPatroniMember(
     },
     { parent, dependsOn: [container] },
   );
-  return { container, ready };
+  return { instance: n, container, ready };
 }

@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 
-import { containerName, hostPortOf, instanceNumbers } from "../names";
+import { containerName, hostPortOf, instanceNumbers, proxyContainerName } from "../names";
 import { ReplicaSetSettings } from "../settings";
 import { multiHostUri, singleHostUri } from "../uris";
 import { engineImage } from "./engine-image";
@@ -10,6 +10,7 @@ import {
   clusterCheck,
   currentLeader,
   dynamicConfigCommand,
+  endpointsCheck,
   PatroniCommandArgs,
   switchoverCommand,
 } from "./leader";
@@ -82,7 +83,8 @@ export function buildAutomaticReplicaSet(
   const others = numbers
     .filter((n) => n !== settings.primary)
     .map((n) => member(n, [...etcd, first.ready]));
-  const all = [first, ...others];
+  // In instance order, whichever started first: the checks' inputs must not change with primary.
+  const all = [first, ...others].sort((a, b) => a.instance - b.instance);
 
   const commandArgs: PatroniCommandArgs = {
     members,
@@ -101,17 +103,24 @@ export function buildAutomaticReplicaSet(
   const config = dynamicConfigCommand(parent, name, commandArgs, dynamicConfig(settings), [check]);
   const switchover = switchoverCommand(parent, name, commandArgs, preferred, [check, config]);
 
-  createPatroniProxy(parent, name, {
+  const proxy = createPatroniProxy(parent, name, {
     cluster,
     bindAddress: settings.bindAddress,
     endpointPort: settings.endpointPort,
     image,
     network: args.network.name,
   });
+  const endpoints = endpointsCheck(
+    parent,
+    name,
+    { ...commandArgs, proxy: proxyContainerName(cluster) },
+    [proxy.id, ...all.map((m) => m.container.id)],
+    [switchover, proxy],
+  );
 
   const leaderNumber = pulumi
     // The commands' IDs, not their (secret) output: the leader is no secret.
-    .all([check.id, config.id, switchover.id])
+    .all([check.id, config.id, switchover.id, endpoints.id])
     .apply(() => members.indexOf(currentLeader(members, preferred)) + 1);
   const endpoint = (n: number) => `${settings.bindAddress}:${hostPortOf(settings.hostPort, n)}`;
   const hosts = numbers.map((n) => ({

@@ -6,6 +6,7 @@
 #   config      PATCH /config to DYNAMIC_CONFIG (settings no longer wanted are removed), then
 #               restart the members that need it (replicas first)
 #   switchover  make PREFERRED the leader unless it already is
+#   endpoints   the proxy (PROXY) sends writes to the leader and reads to a replica
 # Environment: CLUSTER, MEMBERS (container names), ETCD_CONTAINER, API_USER, the secret
 #   API_PASSWORD, SUPERUSER, DATABASE, CONTAINER, DYNAMIC_CONFIG, PREFERRED, TIMEOUT_SECONDS.
 
@@ -69,12 +70,12 @@ leader() {
   cluster_json | json_eval "next((m['name'] for m in d['members'] if m['role'] == 'leader' and m['state'] == 'running'), '')"
 }
 
-# All of MEMBERS run, exactly one of them leads, and the others replicate.
+# Every one of MEMBERS runs and exactly one member leads. Members being removed by the same
+# `up` still run here: Pulumi deletes them after every other step.
 members_running() {
-  local json expected
+  local json
   json=$(cluster_json) || return 1
-  expected=$(printf '%s\n' $MEMBERS | sort | tr '\n' ' ')
-  printf '%s' "$json" | json_eval "'ok' if sorted(m['name'] for m in d['members'] if m['state'] in ('running', 'streaming')) == '$expected'.split() and sum(m['role'] == 'leader' for m in d['members']) == 1 else ''" |
+  printf '%s' "$json" | json_eval "'ok' if set('$MEMBERS'.split()) <= set(m['name'] for m in d['members'] if m['state'] in ('running', 'streaming')) and sum(m['role'] == 'leader' for m in d['members']) == 1 else ''" |
     grep -qx ok
 }
 
@@ -137,6 +138,26 @@ switchover)
     log "$PREFERRED already leads"
     exit 0
   fi
+  # In synchronous mode Patroni hands the lead only to a synchronous standby. When PREFERRED
+  # is not one, every replica is made synchronous for the switchover (stricter, never looser),
+  # and the configured count is restored afterwards.
+  is_sync() {
+    [ "$(cluster_json | json_eval "'yes' if any(m['name'] == '$1' and m['role'] == 'sync_standby' for m in d['members']) else ''")" = yes ]
+  }
+  sync_count=$(rest "$current" GET /config | json_eval "d.get('synchronous_node_count', 1) if d.get('synchronous_mode') else 0")
+  if [ "$sync_count" -gt 0 ] && ! is_sync "$PREFERRED"; then
+    replicas=$(($(printf '%s\n' $MEMBERS | wc -l) - 1))
+    restore_sync_count() {
+      local now
+      now=$(leader) && [ -n "$now" ] &&
+        rest "$now" PATCH /config "{\"synchronous_node_count\":$sync_count}" >/dev/null
+    }
+    trap restore_sync_count EXIT
+    rest "$current" PATCH /config "{\"synchronous_node_count\":$replicas}" >/dev/null ||
+      fail "Patroni refused to make every replica synchronous for the switchover"
+    wait_for 60 "$PREFERRED to become a synchronous standby" is_sync "$PREFERRED" ||
+      fail "$PREFERRED did not become a synchronous standby; is it streaming?"
+  fi
   log "switchover from $current to $PREFERRED"
   rest "$current" POST /switchover "{\"leader\":\"$current\",\"candidate\":\"$PREFERRED\"}" >&2 ||
     fail "Patroni refused the switchover to $PREFERRED (is it a healthy replica, not too far behind?)"
@@ -144,7 +165,31 @@ switchover)
   wait_for "$TIMEOUT_SECONDS" "$PREFERRED to lead and $current to follow it" preferred_leads
   log "$PREFERRED leads"
   ;;
+endpoints)
+  require_env MEMBERS PROXY SUPERUSER
+  # Asked from the leader's container, through the proxy's listeners on the cluster network,
+  # with the superuser password that never leaves that container's 0600 file.
+  through() {
+    docker exec -i -u postgres "$1" python3 -c '
+import sys, psycopg2, yaml
+auth = yaml.safe_load(open("/config/patroni/20-secrets.yml"))["postgresql"]["authentication"]
+c = psycopg2.connect(host=sys.argv[1], port=int(sys.argv[2]), user=sys.argv[3],
+                     password=auth["superuser"]["password"], dbname="postgres", connect_timeout=2)
+cur = c.cursor()
+cur.execute("select pg_is_in_recovery()")
+print("t" if cur.fetchone()[0] else "f")' "$PROXY" "$2" "$SUPERUSER" 2>/dev/null
+  }
+  routed() {
+    local current
+    current=$(leader) && [ -n "$current" ] || return 1
+    [ "$(through "$current" 5432)" = f ] || return 1
+    [ "$(printf '%s\n' $MEMBERS | wc -l)" -eq 1 ] || [ "$(through "$current" 5433)" = t ]
+  }
+  wait_for 60 "the proxy to send writes to the leader and reads to a replica" routed ||
+    fail "the endpoints do not route by role; see: docker logs $PROXY"
+  log "endpoints: read-write reaches the leader, read-only a replica"
+  ;;
 *)
-  fail "usage: patroni.sh ready|check|config|switchover"
+  fail "usage: patroni.sh ready|check|config|switchover|endpoints"
   ;;
 esac
