@@ -22,6 +22,7 @@ import {
   PROBE_USER,
   proxyContainerName,
 } from "./names";
+import { buildAutomaticReplicaSet } from "./automatic/replica-set";
 import { createEndpointProxy } from "./endpoint-proxy";
 import { goDuration } from "./go-duration";
 import { SECRET_OUTPUTS, instanceScript, scriptArgs, scriptCommand } from "./scripts";
@@ -89,6 +90,8 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
   public readonly readOnlyEndpoint: pulumi.Output<string>;
   public readonly superuserPassword: pulumi.Output<string>;
   public readonly replicationPassword: pulumi.Output<string>;
+  /** `manual` or `automatic`: who changes the primary. */
+  public readonly failover: pulumi.Output<string>;
 
   constructor(name: string, args: PostgresReplicaSetArgs, opts?: pulumi.ComponentResourceOptions) {
     super(REPLICA_SET_TYPE, name, {}, opts);
@@ -148,6 +151,38 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
         )
       : undefined;
     const archiveVolume = archive ? archive.name : "";
+
+    this.failover = pulumi.output(settings.failover);
+    this.network = network.name;
+    this.superuserPassword = superuserSecret;
+    this.replicationPassword = replicationSecret;
+    this.readWriteEndpoint = pulumi.output(`${settings.bindAddress}:${settings.endpointPort}`);
+    this.readOnlyEndpoint = pulumi.output(`${settings.bindAddress}:${settings.endpointPort + 1}`);
+    // The two modes share the image, network, archive and passwords; the rest is theirs.
+    if (settings.failover === "automatic") {
+      const leader = buildAutomaticReplicaSet(this, name, {
+        settings,
+        imageId,
+        image,
+        network,
+        archiveVolume: archive?.name,
+        secrets: {
+          superuser: superuserSecret,
+          replication: replicationSecret,
+          rewind: rewindSecret,
+          api: pulumi.secret(this.generatedPassword(`${name}-patroni-api-password`)),
+        },
+      });
+      this.primary = leader.primary;
+      this.primaryEndpoint = leader.primaryEndpoint;
+      this.standbyEndpoints = leader.standbyEndpoints;
+      this.instances = leader.instances;
+      this.connectionString = leader.connectionString;
+      this.readWriteUri = leader.readWriteUri;
+      this.readOnlyUri = leader.readOnlyUri;
+      this.registerReplicaSetOutputs();
+      return;
+    }
 
     const dataVolumes = new Map<number, docker.Volume>();
     const configVolumes = new Map<number, docker.Volume>();
@@ -433,9 +468,6 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
         hostPort: hostPortOf(settings.hostPort, n),
       })),
     );
-    this.network = network.name;
-    this.superuserPassword = superuserSecret;
-    this.replicationPassword = replicationSecret;
     this.connectionString = pulumi.secret(
       superuserSecret.apply((password) =>
         singleHostUri({ ...credentials, password, ...hosts[settings.primary - 1] }),
@@ -446,14 +478,16 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
         multiHostUri({ ...credentials, password }, hosts, "read-write"),
       ),
     );
-    this.readWriteEndpoint = pulumi.output(`${settings.bindAddress}:${settings.endpointPort}`);
-    this.readOnlyEndpoint = pulumi.output(`${settings.bindAddress}:${settings.endpointPort + 1}`);
     this.readOnlyUri = pulumi.secret(
       superuserSecret.apply((password) =>
         multiHostUri({ ...credentials, password }, hosts, "prefer-standby"),
       ),
     );
 
+    this.registerReplicaSetOutputs();
+  }
+
+  private registerReplicaSetOutputs(): void {
     this.registerOutputs({
       primary: this.primary,
       primaryEndpoint: this.primaryEndpoint,
@@ -467,6 +501,7 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
       readOnlyEndpoint: this.readOnlyEndpoint,
       superuserPassword: this.superuserPassword,
       replicationPassword: this.replicationPassword,
+      failover: this.failover,
     });
   }
 

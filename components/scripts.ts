@@ -16,7 +16,10 @@ export type CommandScript =
   | "check-cluster"
   | "proxy-image"
   | "write-proxy-config"
-  | "check-endpoints";
+  | "check-endpoints"
+  | "patroni"
+  | "patroni-write-config"
+  | "patroni-proxy-config";
 
 /** Environment variable that carries a Command's script text. */
 export const SCRIPT_VARIABLE = "POSTGRES_REPLICATION_SCRIPT";

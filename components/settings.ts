@@ -104,6 +104,37 @@ export interface ReplicaSetSettings {
    * @default {}
    */
   readonly parameters: Readonly<Record<string, ParameterValue>>;
+  /**
+   * Who changes the primary: `manual` (a change of `primary` and `pulumi up`) or `automatic`
+   * (Patroni with an etcd cluster elects it; `primary` names the preferred leader).
+   * @default "manual"
+   */
+  readonly failover: FailoverMode;
+  /**
+   * Number of etcd members in automatic mode: 1 (development only), 3 or 5.
+   * @default 3
+   */
+  readonly etcdMembers: number;
+}
+
+/** The two ways the primary can change. */
+export type FailoverMode = "manual" | "automatic";
+export const FAILOVER_MODES: readonly FailoverMode[] = ["manual", "automatic"];
+/** etcd cluster sizes allowed: odd, so a majority survives the loss of (size - 1) / 2 members. */
+export const ETCD_MEMBER_COUNTS: readonly number[] = [1, 3, 5];
+
+/** The problem with a `failover` value, or undefined when it is one of the two modes. */
+export function failoverProblem(value: unknown): string | undefined {
+  return FAILOVER_MODES.includes(value as FailoverMode)
+    ? undefined
+    : `failover: ${show(value)} is not allowed; expected "manual" or "automatic"`;
+}
+
+/** The problem with an `etcdMembers` value, or undefined when it is 1, 3 or 5. */
+export function etcdMembersProblem(value: unknown): string | undefined {
+  return typeof value === "number" && ETCD_MEMBER_COUNTS.includes(value)
+    ? undefined
+    : `etcdMembers: ${show(value)} is not allowed; expected 1, 3 or 5 (1 is for development only)`;
 }
 
 export const DEFAULT_SETTINGS: ReplicaSetSettings = {
@@ -125,6 +156,8 @@ export const DEFAULT_SETTINGS: ReplicaSetSettings = {
   maxSlotWalKeepSize: "1GB",
   walArchive: true,
   parameters: {},
+  failover: "manual",
+  etcdMembers: 3,
 };
 
 /**
@@ -345,6 +378,9 @@ export function settingsProblems(s: ReplicaSetSettings): string[] {
   );
   check(typeof s.walArchive === "boolean", "walArchive", "true or false");
   problems.push(...parameterProblems(s.parameters));
+  for (const problem of [failoverProblem(s.failover), etcdMembersProblem(s.etcdMembers)]) {
+    if (problem !== undefined) problems.push(problem);
+  }
   return problems;
 }
 

@@ -9,6 +9,7 @@ const INTEGER_KEYS = [
   "endpointPort",
   "replicationConnectionLimit",
   "synchronousStandbys",
+  "etcdMembers",
 ] as const;
 const BOOLEAN_KEYS = ["replicationSlots", "walArchive", "acceptDataLoss"] as const;
 const STRING_KEYS = [
@@ -20,6 +21,7 @@ const STRING_KEYS = [
   "replicationUser",
   "rewindUser",
   "maxSlotWalKeepSize",
+  "failover",
 ] as const;
 const SECRET_KEYS = ["superuserPassword", "replicationPassword", "rewindPassword"] as const;
 export const KNOWN_KEYS: readonly string[] = [

@@ -1,0 +1,163 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+
+import { containerName, hostPortOf, instanceNumbers, proxyContainerName } from "../names";
+import { ReplicaSetSettings } from "../settings";
+import { multiHostUri, singleHostUri } from "../uris";
+import { engineImage } from "./engine-image";
+import { createEtcdCluster, etcdContainerName } from "./etcd-cluster";
+import {
+  clusterCheck,
+  currentLeader,
+  dynamicConfigCommand,
+  endpointsCheck,
+  PatroniCommandArgs,
+  switchoverCommand,
+} from "./leader";
+import { dynamicConfig } from "./patroni-config";
+import { createPatroniMember, PatroniSecrets } from "./patroni-instances";
+import { createPatroniProxy } from "./patroni-proxy";
+
+/** What the shared part of PostgresReplicaSet hands to the automatic mode. */
+export interface AutomaticReplicaSetArgs {
+  readonly settings: ReplicaSetSettings;
+  /** The pinned ID of the configured image (the engines' image is derived from it). */
+  readonly imageId: pulumi.Input<string>;
+  /** Created first: nothing that holds data exists before the image. */
+  readonly image: pulumi.Resource;
+  readonly network: docker.Network;
+  readonly archiveVolume?: pulumi.Input<string>;
+  readonly secrets: PatroniSecrets;
+}
+
+/** The stack outputs that depend on who leads. */
+export interface LeaderOutputs {
+  readonly primary: pulumi.Output<string>;
+  readonly primaryEndpoint: pulumi.Output<string>;
+  readonly standbyEndpoints: pulumi.Output<string[]>;
+  readonly instances: pulumi.Output<
+    { name: string; role: "primary" | "standby"; hostPort: number }[]
+  >;
+  readonly connectionString: pulumi.Output<string>;
+  readonly readWriteUri: pulumi.Output<string>;
+  readonly readOnlyUri: pulumi.Output<string>;
+}
+
+/**
+ * Automatic failover: an etcd cluster, one Patroni per instance, HAProxy asking Patroni who
+ * leads. Pulumi declares the members and the preferred leader; Patroni decides who leads at
+ * any moment, and the outputs report what Patroni says at `up` time.
+ */
+export function buildAutomaticReplicaSet(
+  parent: pulumi.Resource,
+  name: string,
+  args: AutomaticReplicaSetArgs,
+): LeaderOutputs {
+  const { settings } = args;
+  const cluster = settings.clusterName;
+  const numbers = instanceNumbers(settings.standbys);
+  const members = numbers.map((n) => containerName(cluster, n));
+  const preferred = containerName(cluster, settings.primary);
+
+  const image = engineImage(parent, name, args.imageId, [args.image]);
+  const etcd = createEtcdCluster(parent, name, {
+    cluster,
+    members: settings.etcdMembers,
+    image,
+    network: args.network.name,
+  });
+
+  // The preferred leader starts first, so that it bootstraps the cluster; the others clone it.
+  const member = (n: number, dependsOn: pulumi.Resource[]) =>
+    createPatroniMember(parent, name, {
+      settings,
+      instance: n,
+      image,
+      network: args.network.name,
+      archiveVolume: args.archiveVolume,
+      secrets: args.secrets,
+      dependsOn,
+      members: members.join(" "),
+    });
+  const first = member(settings.primary, etcd);
+  const others = numbers
+    .filter((n) => n !== settings.primary)
+    .map((n) => member(n, [...etcd, first.ready]));
+  // In instance order, whichever started first: the checks' inputs must not change with primary.
+  const all = [first, ...others].sort((a, b) => a.instance - b.instance);
+
+  const commandArgs: PatroniCommandArgs = {
+    members,
+    etcdContainer: etcdContainerName(cluster, 1),
+    superuser: settings.superuser,
+    database: settings.database,
+    apiPassword: args.secrets.api,
+  };
+  const check = clusterCheck(
+    parent,
+    name,
+    commandArgs,
+    all.map((m) => m.container.id),
+    all.map((m) => m.ready),
+  );
+  const config = dynamicConfigCommand(parent, name, commandArgs, dynamicConfig(settings), [check]);
+  const switchover = switchoverCommand(parent, name, commandArgs, preferred, [check, config]);
+
+  const proxy = createPatroniProxy(parent, name, {
+    cluster,
+    bindAddress: settings.bindAddress,
+    endpointPort: settings.endpointPort,
+    image,
+    network: args.network.name,
+  });
+  const endpoints = endpointsCheck(
+    parent,
+    name,
+    { ...commandArgs, proxy: proxyContainerName(cluster) },
+    [proxy.id, ...all.map((m) => m.container.id)],
+    [switchover, proxy],
+  );
+
+  const leaderNumber = pulumi
+    // The commands' IDs, not their (secret) output: the leader is no secret.
+    .all([check.id, config.id, switchover.id, endpoints.id])
+    .apply(() => members.indexOf(currentLeader(members, preferred)) + 1);
+  const endpoint = (n: number) => `${settings.bindAddress}:${hostPortOf(settings.hostPort, n)}`;
+  const hosts = numbers.map((n) => ({
+    host: settings.bindAddress,
+    port: hostPortOf(settings.hostPort, n),
+  }));
+  const credentials = { user: settings.superuser, database: settings.database };
+  const superuser = pulumi.output(args.secrets.superuser);
+  return {
+    primary: leaderNumber.apply((leader) => containerName(cluster, leader)),
+    primaryEndpoint: leaderNumber.apply(endpoint),
+    standbyEndpoints: leaderNumber.apply((leader) =>
+      numbers.filter((n) => n !== leader).map(endpoint),
+    ),
+    instances: leaderNumber.apply((leader) =>
+      numbers.map((n) => ({
+        name: containerName(cluster, n),
+        role: n === leader ? ("primary" as const) : ("standby" as const),
+        hostPort: hostPortOf(settings.hostPort, n),
+      })),
+    ),
+    connectionString: pulumi.secret(
+      pulumi
+        .all([superuser, leaderNumber])
+        .apply(([password, leader]) =>
+          singleHostUri({ ...credentials, password, ...hosts[leader - 1] }),
+        ),
+    ),
+    readWriteUri: pulumi.secret(
+      superuser.apply((password) =>
+        multiHostUri({ ...credentials, password }, hosts, "read-write"),
+      ),
+    ),
+    readOnlyUri: pulumi.secret(
+      superuser.apply((password) =>
+        multiHostUri({ ...credentials, password }, hosts, "prefer-standby"),
+      ),
+    ),
+  };
+}
