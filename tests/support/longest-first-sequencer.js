@@ -10,6 +10,7 @@ const Sequencer = require("@jest/test-sequencer").default;
 const KNOWN_SECONDS = {
   "scenarios.live.test.ts": 700,
   "faults.live.test.ts": 470,
+  "automatic.live.test.ts": 240,
   "harness.test.ts": 130,
 };
 
