@@ -1,3 +1,12 @@
+import {
+  BackupSettings,
+  DEFAULT_BACKUP,
+  RestoreSettings,
+  backupProblems,
+  normaliseBackup,
+  normaliseRestore,
+  restoreProblems,
+} from "./backup-settings";
 import { parameterContexts, parameterValueProblem } from "./parameter-values";
 import { PROBE_USER } from "./names";
 import { nearest } from "./suggest";
@@ -104,6 +113,16 @@ export interface ReplicaSetSettings {
    * @default {}
    */
   readonly parameters: Readonly<Record<string, ParameterValue>>;
+  /**
+   * pgBackRest: WAL archive, scheduled full backups, retention. See BackupSettings.
+   * @default { enabled: true, schedule: "0 3 * * *", retentionFull: 2, keepOnDestroy: true }
+   */
+  readonly backup: BackupSettings;
+  /**
+   * Start the primary from another cluster's backup repository instead of initdb.
+   * @default undefined (initdb)
+   */
+  readonly restore?: RestoreSettings;
 }
 
 export const DEFAULT_SETTINGS: ReplicaSetSettings = {
@@ -125,6 +144,7 @@ export const DEFAULT_SETTINGS: ReplicaSetSettings = {
   maxSlotWalKeepSize: "1GB",
   walArchive: true,
   parameters: {},
+  backup: DEFAULT_BACKUP,
 };
 
 /**
@@ -345,13 +365,19 @@ export function settingsProblems(s: ReplicaSetSettings): string[] {
   );
   check(typeof s.walArchive === "boolean", "walArchive", "true or false");
   problems.push(...parameterProblems(s.parameters));
+  problems.push(...backupProblems(s.backup, s.walArchive));
+  problems.push(...restoreProblems(s.restore, s.clusterName, s.backup));
   return problems;
 }
 
 /** Fills in defaults for every setting not given. */
 export function normaliseSettings(given: Partial<ReplicaSetSettings>): ReplicaSetSettings {
   const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
-  return { ...DEFAULT_SETTINGS, ...defined };
+  const merged = { ...DEFAULT_SETTINGS, ...defined };
+  // Unchecked here: a value of the wrong shape is kept for settingsProblems to report.
+  const backup = normaliseBackup(given.backup, merged.walArchive) as BackupSettings;
+  const restore = normaliseRestore(given.restore) as RestoreSettings | undefined;
+  return { ...merged, backup, ...(restore === undefined ? {} : { restore }) };
 }
 
 /** Fills in defaults and validates; throws one SettingsError listing every problem. */
