@@ -41,3 +41,4 @@ export const readWriteEndpoint = replicaSet.readWriteEndpoint;
 export const readOnlyEndpoint = replicaSet.readOnlyEndpoint;
 export const superuserPassword = replicaSet.superuserPassword;
 export const replicationPassword = replicaSet.replicationPassword;
+export const backupRepository = replicaSet.backupRepository;

@@ -22,6 +22,7 @@ import {
   PROBE_USER,
   proxyContainerName,
 } from "./names";
+import { createBackup, createBackupRepository, renderPgbackrestConf } from "./backup";
 import { createEndpointProxy } from "./endpoint-proxy";
 import { goDuration } from "./go-duration";
 import { SECRET_OUTPUTS, instanceScript, scriptArgs, scriptCommand } from "./scripts";
@@ -89,6 +90,8 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
   public readonly readOnlyEndpoint: pulumi.Output<string>;
   public readonly superuserPassword: pulumi.Output<string>;
   public readonly replicationPassword: pulumi.Output<string>;
+  /** Name of the pgBackRest repository volume, or empty when backups are off. */
+  public readonly backupRepository: pulumi.Output<string>;
 
   constructor(name: string, args: PostgresReplicaSetArgs, opts?: pulumi.ComponentResourceOptions) {
     super(REPLICA_SET_TYPE, name, {}, opts);
@@ -140,13 +143,19 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
       { name: cluster, driver: "bridge", labels },
       fixedName,
     );
-    const archive = settings.walArchive
-      ? new docker.Volume(
-          `${name}-wal-archive`,
-          { name: archiveVolumeName(cluster), labels },
-          keepsData,
-        )
+    // With backups on, the pgBackRest repository is the WAL archive.
+    const repository = settings.backup.enabled
+      ? createBackupRepository(this, name, settings, keepsData)
       : undefined;
+    const archive = repository
+      ? repository
+      : settings.walArchive
+        ? new docker.Volume(
+            `${name}-wal-archive`,
+            { name: archiveVolumeName(cluster), labels },
+            keepsData,
+          )
+        : undefined;
     const archiveVolume = archive ? archive.name : "";
 
     const dataVolumes = new Map<number, docker.Volume>();
@@ -199,6 +208,7 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
               SUPERUSER_PASSWORD: superuserSecret,
               REPLICATION_PASSWORD: replicationSecret,
               REWIND_PASSWORD: rewindSecret,
+              PGBACKREST_CONF: repository ? renderPgbackrestConf(settings) : "",
             }),
             logging: "none",
           },
@@ -416,6 +426,20 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
       { parent: this, dependsOn: [check, proxy.container] },
     );
 
+    if (repository) {
+      createBackup(this, name, {
+        settings,
+        baseImage: imageId,
+        network: network.name,
+        repository,
+        dataVolumes: new Map(numbers.map((n) => [n, dataVolumes.get(n)!.name])),
+        primaryContainer: primaryName,
+        superuserPassword: superuserSecret,
+        dependsOn: [check],
+        image,
+      });
+    }
+
     const endpoint = (n: number) => `${settings.bindAddress}:${hostPortOf(settings.hostPort, n)}`;
     const hosts = numbers.map((n) => ({
       host: settings.bindAddress,
@@ -446,6 +470,7 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
         multiHostUri({ ...credentials, password }, hosts, "read-write"),
       ),
     );
+    this.backupRepository = repository ? repository.name : pulumi.output("");
     this.readWriteEndpoint = pulumi.output(`${settings.bindAddress}:${settings.endpointPort}`);
     this.readOnlyEndpoint = pulumi.output(`${settings.bindAddress}:${settings.endpointPort + 1}`);
     this.readOnlyUri = pulumi.secret(
@@ -467,6 +492,7 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
       readOnlyEndpoint: this.readOnlyEndpoint,
       superuserPassword: this.superuserPassword,
       replicationPassword: this.replicationPassword,
+      backupRepository: this.backupRepository,
     });
   }
 

@@ -16,7 +16,11 @@ export type CommandScript =
   | "check-cluster"
   | "proxy-image"
   | "write-proxy-config"
-  | "check-endpoints";
+  | "check-endpoints"
+  | "backup-image"
+  | "backup-write-config"
+  | "backup-stanza"
+  | "backup-kept";
 
 /** Environment variable that carries a Command's script text. */
 export const SCRIPT_VARIABLE = "POSTGRES_REPLICATION_SCRIPT";
@@ -68,6 +72,11 @@ export const SECRET_OUTPUTS = ["stdout", "stderr"];
 /** The endpoint proxy's health check, delivered to its /config volume. */
 export function proxyCheckScript(): string {
   return read("proxy-check.sh");
+}
+
+/** The backup container's entrypoint and commands, delivered to its /config volume. */
+export function backupScript(): string {
+  return read("backup.sh");
 }
 
 /** The script delivered to every instance's /config volume (see instance.sh). */

@@ -8,6 +8,9 @@ import {
 } from "./support/recording-mocks";
 
 installMocks();
+// Each test runs whole programs under the mock runtime; on a loaded 2-core machine (live
+// tests running beside) one can take longer than jest's default 5 s.
+jest.setTimeout(30_000);
 
 // Imported after the mocks are installed, as Pulumi's unit-testing guide prescribes.
 import {
@@ -52,7 +55,13 @@ function expectedInventory(standbys: number): string[] {
     "postgres-network",
     "postgres-image",
     "postgres-image-id",
-    "postgres-wal-archive",
+    "postgres-backup-repository",
+    "postgres-backup-kept",
+    "postgres-backup-image",
+    "postgres-backup-config",
+    "postgres-backup-configure",
+    "postgres-backup-stanza",
+    "postgres-backup",
     "postgres-superuser-password",
     "postgres-replication-password",
     "postgres-rewind-password",
@@ -115,7 +124,9 @@ describe("inventory", () => {
         "pg-2",
         "pg-2-config",
         "pg-2-data",
-        "pg-wal-archive",
+        "pg-backup",
+        "pg-backup",
+        "pg-backup-config",
         "pg-proxy",
         "pg-proxy-config",
       ].sort(),
@@ -173,12 +184,12 @@ describe("inventory", () => {
   test("nothing that holds data exists before the image; fixed names are deleted before replacement", async () => {
     const { resources } = await deploy({ standbys: 1 });
     const fixed = resources.filter((r) => r.type === VOLUME || r.type === NETWORK);
-    expect(fixed).toHaveLength(7);
+    expect(fixed).toHaveLength(8);
     for (const r of fixed) {
       expect([r.name, r.dependencies]).toEqual([r.name, ["postgres-image"]]);
       expect([r.name, r.deleteBeforeReplace]).toEqual([r.name, true]);
     }
-    for (const name of ["postgres-1-data", "postgres-2-data", "postgres-wal-archive"]) {
+    for (const name of ["postgres-1-data", "postgres-2-data", "postgres-backup-repository"]) {
       expect(byName(resources, name).ignoreChanges.sort()).toEqual([
         "driver",
         "driverOpts",
@@ -281,6 +292,7 @@ describe("security", () => {
       "postgres-1-configure",
       "postgres-2-configure",
       "postgres-3-configure",
+      "postgres-backup-configure",
       "postgres-roles",
     ]);
     const secrets = ["Given-superuser-Pw", "Given-repl-Pw"];
@@ -350,8 +362,9 @@ describe("scaling", () => {
       const small = (await deploy({ standbys: k })).resources;
       const large = (await deploy({ standbys: k + 2 })).resources;
       const largeByName = new Map(large.map((r) => [r.name, r]));
-      // The closing checks cover every instance, so they are the resources that change.
-      const checks = ["postgres-check", "postgres-endpoints"];
+      // The closing checks cover every instance, so they are the resources that change; so
+      // does the backup container, which mounts every instance's data volume.
+      const checks = ["postgres-check", "postgres-endpoints", "postgres-backup"];
       for (const r of small.filter((x) => !checks.includes(x.name))) {
         expect([r.name, largeByName.get(r.name)?.inputs]).toEqual([r.name, r.inputs]);
       }
