@@ -26,7 +26,7 @@ import { createBackup, createBackupRepository, renderPgbackrestConf } from "./ba
 import { createEndpointProxy } from "./endpoint-proxy";
 import { goDuration } from "./go-duration";
 import { SECRET_OUTPUTS, instanceScript, scriptArgs, scriptCommand } from "./scripts";
-import { ReplicaSetSettings, resolveSettings } from "./settings";
+import { ReplicaSetSettings, SettingsError, resolveSettings } from "./settings";
 import { multiHostUri, singleHostUri } from "./uris";
 
 export const REPLICA_SET_TYPE = "postgres-replication:index:PostgresReplicaSet";
@@ -97,6 +97,13 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
     super(REPLICA_SET_TYPE, name, {}, opts);
     const { superuserPassword, replicationPassword, rewindPassword, ...given } = args;
     const settings = resolveSettings(given);
+    if (settings.restore !== undefined) {
+      // Validated, but the bootstrap from a repository is not built yet: refuse rather than
+      // create an empty cluster the user asked to be a copy.
+      throw new SettingsError([
+        "restore: is not supported yet; this version validates it but cannot bootstrap from a backup repository",
+      ]);
+    }
     const cluster = settings.clusterName;
     const labels = [{ label: CLUSTER_LABEL, value: cluster }];
     const instanceLabels = (n: number) => [...labels, { label: INSTANCE_LABEL, value: String(n) }];

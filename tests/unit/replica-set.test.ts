@@ -435,3 +435,23 @@ describe("goDuration", () => {
     expect(() => goDuration(-1)).toThrow(/whole number/);
   });
 });
+
+describe("backups", () => {
+  test("a restore is refused, naming the key, until the bootstrap from a repository exists", async () => {
+    await expect(
+      deploy({ clusterName: "copy", restore: { fromCluster: "prod", target: "latest" } }, "copy"),
+    ).rejects.toThrow(/restore: is not supported yet/);
+  });
+
+  test("the repository volume is kept on destroy unless keepOnDestroy is false", async () => {
+    const kept = await deploy({});
+    expect(byName(kept.resources, "postgres-backup-repository").inputs.name).toBe(
+      "postgres-backup",
+    );
+    expect(env(byName(kept.resources, "postgres-backup-kept")).KEEP).toBe("true");
+    const dropped = await deploy({
+      backup: { enabled: true, schedule: "0 3 * * *", retentionFull: 2, keepOnDestroy: false },
+    });
+    expect(env(byName(dropped.resources, "postgres-backup-kept")).KEEP).toBe("false");
+  });
+});
