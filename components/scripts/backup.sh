@@ -49,6 +49,10 @@ find_primary() {
 
 # backup TYPE: prints the new backup's label on stdout; pgBackRest's log goes to stderr.
 backup() {
+  # One backup at a time: backup-now during the first or a scheduled backup waits for it
+  # instead of failing on pgBackRest's lock.
+  exec 9>>"$STATE/lock"
+  flock 9
   primary=$(find_primary)
   if [ -z "$primary" ]; then
     log "no instance of $CLUSTER answers as primary (tried: $INSTANCES)"

@@ -3,7 +3,10 @@
  * after `up`, backup-now, retention, backups that follow a switchover, the repository kept by
  * a destroy. One deployment; figures are printed, not asserted.
  */
-import { docker, testImage } from "../support/docker";
+import * as fs from "fs";
+import * as path from "path";
+
+import { docker, run, testImage } from "../support/docker";
 import { LiveDeployment } from "./drivers/live-driver";
 import { Cluster, eventually, labelledObjects, removeLeftovers } from "./support/cluster";
 import { liveSuiteGate, timed } from "./support/faults";
@@ -136,6 +139,38 @@ describeLive("backups with pgBackRest (live harness)", () => {
       await deployment.dispose();
       await removeLeftovers(NAME);
       timed("whole test", started, "backup");
+    }
+  });
+
+  test("npm run backup prints the label; keepOnDestroy: false lets destroy delete the repository", async () => {
+    if (unavailable) throw new Error(`live backup checks cannot run under CI: ${unavailable}`);
+    const started = Date.now();
+    const name = "prk-bk2";
+    await removeLeftovers(name);
+    // npm run backup reads clusterName from the stack's file, as a user's stack has one.
+    const stackFile = path.join(__dirname, "..", "..", `Pulumi.${name}.yaml`);
+    fs.writeFileSync(stackFile, `config:\n  postgres-replication:clusterName: ${name}\n`);
+    const deployment = new LiveDeployment({ stack: name });
+    try {
+      await deployment.up({
+        clusterName: name,
+        hostPort: BASE_PORT + 50,
+        image,
+        standbys: 0,
+        backup: { keepOnDestroy: false },
+      });
+      // What `npm run backup -- --stack NAME` runs.
+      const script = path.join(__dirname, "..", "..", "scripts", "backup.sh");
+      const backup = await run("bash", [script, "--stack", name], { timeoutMs: 180_000 });
+      expect(backup.stdout.trim()).toMatch(LABEL);
+      await deployment.destroy();
+      expect(await labelledObjects(name, { includeKept: true })).toEqual([]);
+      expect(deployment.output).not.toContain(`docker volume rm ${name}-backup`);
+    } finally {
+      fs.rmSync(stackFile, { force: true });
+      await deployment.dispose();
+      await removeLeftovers(name);
+      timed("keepOnDestroy false, whole test", started, "backup");
     }
   });
 });
