@@ -42,3 +42,4 @@ export const readOnlyEndpoint = replicaSet.readOnlyEndpoint;
 export const superuserPassword = replicaSet.superuserPassword;
 export const replicationPassword = replicaSet.replicationPassword;
 export const failover = replicaSet.failover;
+export const backupRepository = replicaSet.backupRepository;

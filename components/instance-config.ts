@@ -6,6 +6,7 @@ import {
   containerName,
   slotName,
 } from "./names";
+import { pgbackrestArchiveCommands } from "./backup";
 import { readTemplate, renderTemplate } from "./render";
 import {
   MAX_REPLICATION_SLOTS,
@@ -57,7 +58,13 @@ export function renderInstanceConfig(
 ): InstanceConfigFiles {
   const instanceName = containerName(settings.clusterName, instance);
   const isPrimary = instance === settings.primary;
-  const archiveCommand = `test ! -f ${ARCHIVE_DIR}/%f && cp %p ${ARCHIVE_DIR}/%f`;
+  // With backups on, the archive is the pgBackRest repository (mounted at the same place).
+  const { archiveCommand, restoreCommand } = settings.backup.enabled
+    ? pgbackrestArchiveCommands(settings.clusterName)
+    : {
+        archiveCommand: `test ! -f ${ARCHIVE_DIR}/%f && cp %p ${ARCHIVE_DIR}/%f`,
+        restoreCommand: `cp ${ARCHIVE_DIR}/%f %p`,
+      };
   const extraParameters = Object.entries(settings.parameters)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, value]) => parameterLine(name, value))
@@ -73,7 +80,7 @@ export function renderInstanceConfig(
     synchronousStandbyNames: synchronousStandbyNames(settings.synchronousStandbys),
     archiveMode: settings.walArchive ? "on" : "off",
     archiveCommand: settings.walArchive ? archiveCommand : "",
-    restoreCommand: settings.walArchive ? `cp ${ARCHIVE_DIR}/%f %p` : "",
+    restoreCommand: settings.walArchive ? restoreCommand : "",
     primaryConninfo: isPrimary ? "" : primaryConninfo(settings, instance),
     primarySlotName:
       !isPrimary && settings.replicationSlots ? slotName(settings.clusterName, instance) : "",

@@ -23,10 +23,12 @@ import {
   proxyContainerName,
 } from "./names";
 import { buildAutomaticReplicaSet } from "./automatic/replica-set";
+import { createBackup, createBackupRepository, renderPgbackrestConf } from "./backup";
 import { createEndpointProxy } from "./endpoint-proxy";
+import { engineImage } from "./engine-image";
 import { goDuration } from "./go-duration";
 import { SECRET_OUTPUTS, instanceScript, scriptArgs, scriptCommand } from "./scripts";
-import { ReplicaSetSettings, resolveSettings } from "./settings";
+import { ReplicaSetSettings, SettingsError, resolveSettings } from "./settings";
 import { multiHostUri, singleHostUri } from "./uris";
 
 export const REPLICA_SET_TYPE = "postgres-replication:index:PostgresReplicaSet";
@@ -92,11 +94,20 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
   public readonly replicationPassword: pulumi.Output<string>;
   /** `manual` or `automatic`: who changes the primary. */
   public readonly failover: pulumi.Output<string>;
+  /** Name of the pgBackRest repository volume, or empty when backups are off. */
+  public readonly backupRepository: pulumi.Output<string>;
 
   constructor(name: string, args: PostgresReplicaSetArgs, opts?: pulumi.ComponentResourceOptions) {
     super(REPLICA_SET_TYPE, name, {}, opts);
     const { superuserPassword, replicationPassword, rewindPassword, ...given } = args;
     const settings = resolveSettings(given);
+    if (settings.restore !== undefined) {
+      // Validated, but the bootstrap from a repository is not built yet: refuse rather than
+      // create an empty cluster the user asked to be a copy.
+      throw new SettingsError([
+        "restore: is not supported yet; this version validates it but cannot bootstrap from a backup repository",
+      ]);
+    }
     const cluster = settings.clusterName;
     const labels = [{ label: CLUSTER_LABEL, value: cluster }];
     const instanceLabels = (n: number) => [...labels, { label: INSTANCE_LABEL, value: String(n) }];
@@ -143,16 +154,23 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
       { name: cluster, driver: "bridge", labels },
       fixedName,
     );
-    const archive = settings.walArchive
-      ? new docker.Volume(
-          `${name}-wal-archive`,
-          { name: archiveVolumeName(cluster), labels },
-          keepsData,
-        )
+    // With backups on, the pgBackRest repository is the WAL archive.
+    const repository = settings.backup.enabled
+      ? createBackupRepository(this, name, settings, keepsData)
       : undefined;
+    const archive = repository
+      ? repository
+      : settings.walArchive
+        ? new docker.Volume(
+            `${name}-wal-archive`,
+            { name: archiveVolumeName(cluster), labels },
+            keepsData,
+          )
+        : undefined;
     const archiveVolume = archive ? archive.name : "";
 
     this.failover = pulumi.output(settings.failover);
+    this.backupRepository = repository ? repository.name : pulumi.output("");
     this.network = network.name;
     this.superuserPassword = superuserSecret;
     this.replicationPassword = replicationSecret;
@@ -183,6 +201,10 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
       this.registerReplicaSetOutputs();
       return;
     }
+
+    // pgBackRest runs inside every instance (archive-push, archive-get): with backups on, the
+    // instances run the engines' image, which is the configured one when it carries them.
+    const instanceImage = repository ? engineImage(this, name, imageId, [image]) : imageId;
 
     const dataVolumes = new Map<number, docker.Volume>();
     const configVolumes = new Map<number, docker.Volume>();
@@ -220,7 +242,7 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
               CONTAINER: containerName(cluster, n),
               PRIMARY_CONTAINER: containerName(cluster, settings.primary),
               ROLE: n === settings.primary ? "primary" : "standby",
-              IMAGE: imageId,
+              IMAGE: instanceImage,
               CONFIG_VOLUME: configVolumes.get(n)!.name,
               ARCHIVE_VOLUME: archiveVolume,
               POSTGRESQL_CONF: files["postgresql.conf"],
@@ -234,6 +256,7 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
               SUPERUSER_PASSWORD: superuserSecret,
               REPLICATION_PASSWORD: replicationSecret,
               REWIND_PASSWORD: rewindSecret,
+              PGBACKREST_CONF: repository ? renderPgbackrestConf(settings) : "",
             }),
             logging: "none",
           },
@@ -256,7 +279,7 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
         {
           name: containerName(cluster, n),
           hostname: containerName(cluster, n),
-          image: imageId,
+          image: instanceImage,
           entrypoints: ["/bin/sh", `${CONFIG_DIR}/instance.sh`, "start"],
           command: ["-c", `config_file=${CONFIG_DIR}/postgresql.conf`],
           envs: [
@@ -374,7 +397,7 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
         scriptArgs("join-standby", {
           CLUSTER: cluster,
           CONTAINER: containerName(cluster, n),
-          IMAGE: imageId,
+          IMAGE: instanceImage,
           NETWORK: network.name,
           DATA_VOLUME: dataVolumes.get(n)!.name,
           CONFIG_VOLUME: configVolumes.get(n)!.name,
@@ -451,6 +474,20 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
       { parent: this, dependsOn: [check, proxy.container] },
     );
 
+    if (repository) {
+      createBackup(this, name, {
+        settings,
+        engineImage: instanceImage,
+        network: network.name,
+        repository,
+        dataVolumes: new Map(numbers.map((n) => [n, dataVolumes.get(n)!.name])),
+        primaryContainer: primaryName,
+        superuserPassword: superuserSecret,
+        dependsOn: [check],
+        image,
+      });
+    }
+
     const endpoint = (n: number) => `${settings.bindAddress}:${hostPortOf(settings.hostPort, n)}`;
     const hosts = numbers.map((n) => ({
       host: settings.bindAddress,
@@ -502,6 +539,7 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
       superuserPassword: this.superuserPassword,
       replicationPassword: this.replicationPassword,
       failover: this.failover,
+      backupRepository: this.backupRepository,
     });
   }
 

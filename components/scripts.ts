@@ -19,7 +19,10 @@ export type CommandScript =
   | "check-endpoints"
   | "patroni"
   | "patroni-write-config"
-  | "patroni-proxy-config";
+  | "patroni-proxy-config"
+  | "backup-write-config"
+  | "backup-stanza"
+  | "backup-kept";
 
 /** Environment variable that carries a Command's script text. */
 export const SCRIPT_VARIABLE = "POSTGRES_REPLICATION_SCRIPT";
@@ -71,6 +74,11 @@ export const SECRET_OUTPUTS = ["stdout", "stderr"];
 /** The endpoint proxy's health check, delivered to its /config volume. */
 export function proxyCheckScript(): string {
   return read("proxy-check.sh");
+}
+
+/** The backup container's entrypoint and commands, delivered to its /config volume. */
+export function backupScript(): string {
+  return read("backup.sh");
 }
 
 /** The script delivered to every instance's /config volume (see instance.sh). */

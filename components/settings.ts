@@ -1,3 +1,12 @@
+import {
+  BackupSettings,
+  DEFAULT_BACKUP,
+  RestoreSettings,
+  backupProblems,
+  normaliseBackup,
+  normaliseRestore,
+  restoreProblems,
+} from "./backup-settings";
 import { parameterContexts, parameterValueProblem } from "./parameter-values";
 import { PROBE_USER } from "./names";
 import { nearest } from "./suggest";
@@ -105,6 +114,16 @@ export interface ReplicaSetSettings {
    */
   readonly parameters: Readonly<Record<string, ParameterValue>>;
   /**
+   * pgBackRest: WAL archive, scheduled full backups, retention. See BackupSettings.
+   * @default { enabled: true, schedule: "0 3 * * *", retentionFull: 2, keepOnDestroy: true }
+   */
+  readonly backup: BackupSettings;
+  /**
+   * Start the primary from another cluster's backup repository instead of initdb.
+   * @default undefined (initdb)
+   */
+  readonly restore?: RestoreSettings;
+  /**
    * Who changes the primary: `manual` (a change of `primary` and `pulumi up`) or `automatic`
    * (Patroni with an etcd cluster elects it; `primary` names the preferred leader).
    * @default "manual"
@@ -158,6 +177,7 @@ export const DEFAULT_SETTINGS: ReplicaSetSettings = {
   parameters: {},
   failover: "manual",
   etcdMembers: 3,
+  backup: DEFAULT_BACKUP,
 };
 
 /**
@@ -381,13 +401,23 @@ export function settingsProblems(s: ReplicaSetSettings): string[] {
   for (const problem of [failoverProblem(s.failover), etcdMembersProblem(s.etcdMembers)]) {
     if (problem !== undefined) problems.push(problem);
   }
+  problems.push(...backupProblems(s.backup, s.walArchive, s.failover));
+  problems.push(...restoreProblems(s.restore, s.clusterName, s.backup));
   return problems;
 }
 
 /** Fills in defaults for every setting not given. */
 export function normaliseSettings(given: Partial<ReplicaSetSettings>): ReplicaSetSettings {
   const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
-  return { ...DEFAULT_SETTINGS, ...defined };
+  const merged = { ...DEFAULT_SETTINGS, ...defined };
+  // Unchecked here: a value of the wrong shape is kept for settingsProblems to report.
+  const backup = normaliseBackup(
+    given.backup,
+    merged.walArchive,
+    merged.failover,
+  ) as BackupSettings;
+  const restore = normaliseRestore(given.restore) as RestoreSettings | undefined;
+  return { ...merged, backup, ...(restore === undefined ? {} : { restore }) };
 }
 
 /** Fills in defaults and validates; throws one SettingsError listing every problem. */

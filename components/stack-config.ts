@@ -23,12 +23,14 @@ const STRING_KEYS = [
   "maxSlotWalKeepSize",
   "failover",
 ] as const;
+const OBJECT_KEYS = ["backup", "restore"] as const;
 const SECRET_KEYS = ["superuserPassword", "replicationPassword", "rewindPassword"] as const;
 export const KNOWN_KEYS: readonly string[] = [
   ...STRING_KEYS,
   ...INTEGER_KEYS,
   ...BOOLEAN_KEYS,
   "parameters",
+  ...OBJECT_KEYS,
   ...SECRET_KEYS,
 ];
 
@@ -89,6 +91,10 @@ export function settingsFromStackConfig(
   }
   const rawParameters = read("parameters");
   given.parameters = rawParameters === undefined ? undefined : parseObject(rawParameters);
+  for (const key of OBJECT_KEYS) {
+    const raw = read(key);
+    given[key] = raw === undefined ? undefined : parseObject(raw);
+  }
 
   const unknown = keysPresent.filter((key) => !KNOWN_KEYS.includes(key)).map(unknownKeyProblem);
 

@@ -2,9 +2,9 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 
 import { containerName, hostPortOf, instanceNumbers, proxyContainerName } from "../names";
+import { engineImage } from "../engine-image";
 import { ReplicaSetSettings } from "../settings";
 import { multiHostUri, singleHostUri } from "../uris";
-import { engineImage } from "./engine-image";
 import { createEtcdCluster, etcdContainerName } from "./etcd-cluster";
 import {
   clusterCheck,

@@ -4,7 +4,7 @@
 #   CONFIG_VOLUME, ARCHIVE_VOLUME (empty when there is no archive),
 #   ROLE (primary or standby), POSTGRESQL_CONF, PG_HBA_CONF, PG_IDENT_CONF, INSTANCE_ENV, INSTANCE_SCRIPT, SUPERUSER,
 #   REPLICATION_USER, REWIND_USER, and the secrets SUPERUSER_PASSWORD, REPLICATION_PASSWORD and
-#   REWIND_PASSWORD.
+#   REWIND_PASSWORD; PGBACKREST_CONF (empty without backups).
 require_env CONTAINER ROLE IMAGE CONFIG_VOLUME POSTGRESQL_CONF PG_HBA_CONF PG_IDENT_CONF \
   INSTANCE_ENV INSTANCE_SCRIPT SUPERUSER REPLICATION_USER SUPERUSER_PASSWORD REPLICATION_PASSWORD \
   REWIND_USER REWIND_PASSWORD
@@ -20,7 +20,7 @@ docker run --rm -i --network none --user root --entrypoint /bin/sh \
   -v "$CONFIG_VOLUME:/config" "${archive_mount[@]}" \
   -e POSTGRESQL_CONF -e PG_HBA_CONF -e PG_IDENT_CONF -e INSTANCE_ENV -e INSTANCE_SCRIPT \
   -e SUPERUSER -e REPLICATION_USER -e SUPERUSER_PASSWORD -e REPLICATION_PASSWORD \
-  -e REWIND_USER -e REWIND_PASSWORD \
+  -e REWIND_USER -e REWIND_PASSWORD -e PGBACKREST_CONF \
   "$IMAGE" -s <<'IN_CONTAINER'
 set -eu
 umask 077
@@ -41,6 +41,7 @@ printf '%s\n' "$PG_HBA_CONF" | put pg_hba.conf 0640
 printf '%s\n' "$PG_IDENT_CONF" | put pg_ident.conf 0640
 printf '%s\n' "$INSTANCE_ENV" | put instance.env 0640
 printf '%s\n' "$INSTANCE_SCRIPT" | put instance.sh 0750
+if [ -n "${PGBACKREST_CONF:-}" ]; then printf '%s\n' "$PGBACKREST_CONF" | put pgbackrest.conf 0640; fi
 printf '%s' "$SUPERUSER_PASSWORD" | put superuser.password 0600
 printf '*:*:*:%s:%s\n' "$(pgpass_escape "$SUPERUSER")" "$(pgpass_escape "$SUPERUSER_PASSWORD")" |
   put superuser.pgpass 0600

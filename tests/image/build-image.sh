@@ -16,10 +16,10 @@ set -euo pipefail
 readonly TAG="${TEST_IMAGE:-postgres-replication-test:15}"
 readonly SUITE=bookworm
 # Besides PostgreSQL: the engines the HA and backup features run (Patroni with etcd's v3 API,
-# HAProxy, pgBackRest), so tests never wait for the program to build its derived images.
-readonly PACKAGES=postgresql-15,postgresql-client-15,locales,procps,patroni,python3-etcd,python3-psycopg2,etcd-server,etcd-client,haproxy,pgbackrest
+# HAProxy, pgBackRest and cron), so tests never wait for the program to build its derived images.
+readonly PACKAGES=postgresql-15,postgresql-client-15,locales,procps,patroni,python3-etcd,python3-psycopg2,etcd-server,etcd-client,haproxy,pgbackrest,cron
 # What an existing tag must carry to be reused; an older build without them is rebuilt.
-readonly REQUIRED_TOOLS="postgres pg_basebackup patroni etcd etcdctl haproxy pgbackrest"
+readonly REQUIRED_TOOLS="postgres pg_basebackup patroni etcd etcdctl haproxy pgbackrest cron"
 readonly BUILD_LOG="${BUILD_LOG:-/tmp/postgres-replication-image-build.log}"
 readonly LOCK_FILE=/tmp/postgres-replication-image-build.lock
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -180,7 +180,7 @@ rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/tmp/* \
 
 # Fail here rather than in a test if a tool the project relies on is missing.
 for tool in usr/lib/postgresql/15/bin/{postgres,initdb,pg_ctl,pg_basebackup,pg_rewind,pg_controldata,pg_isready,psql} \
-  usr/bin/{cmp,bash,sed,grep,setpriv,gzip,patroni,etcd,etcdctl,pgbackrest} usr/sbin/haproxy; do
+  usr/bin/{cmp,bash,sed,grep,setpriv,gzip,patroni,etcd,etcdctl,pgbackrest} usr/sbin/{haproxy,cron}; do
   [[ -x "$root/$tool" ]] || die "missing /$tool in the image root"
 done
 

@@ -130,8 +130,11 @@ export function replicaSetScenarios(driver: ScenarioDriver): void {
         const touched = actionsOf(scaled, (n) => !/-(3|4)(-|$)/.test(n)).filter(
           (a) => !a.endsWith(":same"),
         );
-        // Only the closing checks, which cover every instance, run again.
-        expect(touched).toEqual([`${name}-check:update`, `${name}-endpoints:update`]);
+        // Only the closing checks, which cover every instance, run again, and the backup
+        // container (it mounts every instance's data volume) is replaced.
+        expect(touched.sort()).toEqual(
+          [`${name}-check:update`, `${name}-endpoints:update`, `${name}-backup:replace`].sort(),
+        );
         expect(await c.containerIdentity(1)).toBe(identity1);
         expect(await c.containerIdentity(2)).toBe(identity2);
         expect(await c.streaming(1)).toEqual([`${name}-2`, `${name}-3`, `${name}-4`]);
@@ -320,6 +323,8 @@ export function replicaSetScenarios(driver: ScenarioDriver): void {
 
         // A standby whose volume is empty is cloned again; it never starts as a second primary.
         await docker(["rm", "-f", `${name}-2`]);
+        // The backup container mounts every data volume read-only, which keeps it in use.
+        await docker(["rm", "-f", `${name}-backup`]);
         await docker(["volume", "rm", `${name}-2-data`]);
         const poller = new WritablePoller(() => c, 3);
         result = await deployment.up(config, { refresh: true });

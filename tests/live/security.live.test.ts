@@ -218,7 +218,7 @@ describeLive("security checks (live harness)", () => {
   });
 
   test("no password in data directories, the WAL archive, container logs, inspect or harness output", async () => {
-    const volumes = [...INSTANCES.map((n) => `${NAME}-${n}-data`), `${NAME}-wal-archive`];
+    const volumes = [...INSTANCES.map((n) => `${NAME}-${n}-data`), `${NAME}-backup`];
     // The password reaches grep through the environment, never as an argument.
     const grepVolume = async (volume: string, password: string) =>
       (

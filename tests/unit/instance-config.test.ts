@@ -1,3 +1,4 @@
+import { DEFAULT_BACKUP } from "../../components/backup-settings";
 import { renderProxyConfig } from "../../components/endpoint-proxy";
 import { renderInstanceConfig } from "../../components/instance-config";
 import { renderTemplate } from "../../components/render";
@@ -90,12 +91,27 @@ describe("postgresql.conf", () => {
     expect(Number(primary.get("max_replication_slots"))).toBeGreaterThanOrEqual(15);
   });
 
-  test("archives to the shared volume and restores from it", () => {
+  test("archives through pgBackRest into the cluster's stanza and restores from it", () => {
     expect(primary.get("archive_mode")).toBe("on");
     expect(primary.get("archive_command")).toBe(
+      "pgbackrest --config=/config/pgbackrest.conf --stanza=postgres archive-push %p",
+    );
+    expect(standby.get("restore_command")).toBe(
+      'pgbackrest --config=/config/pgbackrest.conf --stanza=postgres archive-get %f "%p"',
+    );
+  });
+
+  test("with backups off, archives to the shared volume and restores from it", () => {
+    const off = (n: number) =>
+      parseConf(
+        render({ standbys: 2, backup: { ...DEFAULT_BACKUP, enabled: false } }, n)[
+          "postgresql.conf"
+        ],
+      );
+    expect(off(1).get("archive_command")).toBe(
       "test ! -f /mnt/server/archive/%f && cp %p /mnt/server/archive/%f",
     );
-    expect(standby.get("restore_command")).toBe("cp /mnt/server/archive/%f %p");
+    expect(off(2).get("restore_command")).toBe("cp /mnt/server/archive/%f %p");
   });
 
   test("points a standby at the primary through a passfile and its own slot", () => {

@@ -8,6 +8,9 @@ import {
 } from "./support/recording-mocks";
 
 installMocks();
+// Each test runs whole programs under the mock runtime; on a loaded 2-core machine (live
+// tests running beside) one can take longer than jest's default 5 s.
+jest.setTimeout(30_000);
 
 // Imported after the mocks are installed, as Pulumi's unit-testing guide prescribes.
 import {
@@ -52,7 +55,13 @@ function expectedInventory(standbys: number): string[] {
     "postgres-network",
     "postgres-image",
     "postgres-image-id",
-    "postgres-wal-archive",
+    "postgres-backup-repository",
+    "postgres-backup-kept",
+    "postgres-engine-image",
+    "postgres-backup-config",
+    "postgres-backup-configure",
+    "postgres-backup-stanza",
+    "postgres-backup",
     "postgres-superuser-password",
     "postgres-replication-password",
     "postgres-rewind-password",
@@ -115,7 +124,9 @@ describe("inventory", () => {
         "pg-2",
         "pg-2-config",
         "pg-2-data",
-        "pg-wal-archive",
+        "pg-backup",
+        "pg-backup",
+        "pg-backup-config",
         "pg-proxy",
         "pg-proxy-config",
       ].sort(),
@@ -133,7 +144,7 @@ describe("inventory", () => {
   test("containers follow the tutorial: PGDATA=/data, config_file, mounts, image by ID", async () => {
     const { resources } = await deploy({ standbys: 1 });
     const container = byName(resources, "postgres-2");
-    expect(container.inputs.image).toBe("sha256:pinned-image");
+    expect(container.inputs.image).toBe("sha256:engine-image");
     expect(container.inputs.envs).toContain("PGDATA=/data");
     expect(container.inputs.envs).toContain("POSTGRES_USER=postgresadmin");
     expect(container.inputs.envs).toContain("POSTGRES_DB=postgresdb");
@@ -159,7 +170,8 @@ describe("inventory", () => {
   });
 
   test("containers run the image ID pinned when `image` was set, not the RemoteImage's", async () => {
-    const { resources } = await deploy({ standbys: 1 });
+    const noBackups = { enabled: false, schedule: "0 3 * * *", retentionFull: 2 };
+    const { resources } = await deploy({ standbys: 1, backup: noBackups });
     for (const r of instanceContainers(resources)) {
       expect(r.inputs.image).toBe("sha256:pinned-image");
       expect(r.dependencies).toContain("postgres-image-id");
@@ -168,17 +180,26 @@ describe("inventory", () => {
     const pin = byName(resources, "postgres-image-id");
     expect(env(pin).IMAGE).toBe("postgres:15");
     expect(pin.dependencies).toEqual(["postgres-image"]);
+    expect(resources.map((r) => r.name)).not.toContain("postgres-engine-image");
+  });
+
+  test("with backups on, instances and the backup container run the engines' image derived from the pinned one", async () => {
+    const { resources } = await deploy({ standbys: 1 });
+    expect(env(byName(resources, "postgres-engine-image")).BASE_IMAGE).toBe("sha256:pinned-image");
+    for (const r of [...instanceContainers(resources), byName(resources, "postgres-backup")]) {
+      expect([r.name, r.inputs.image]).toEqual([r.name, "sha256:engine-image"]);
+    }
   });
 
   test("nothing that holds data exists before the image; fixed names are deleted before replacement", async () => {
     const { resources } = await deploy({ standbys: 1 });
     const fixed = resources.filter((r) => r.type === VOLUME || r.type === NETWORK);
-    expect(fixed).toHaveLength(7);
+    expect(fixed).toHaveLength(8);
     for (const r of fixed) {
       expect([r.name, r.dependencies]).toEqual([r.name, ["postgres-image"]]);
       expect([r.name, r.deleteBeforeReplace]).toEqual([r.name, true]);
     }
-    for (const name of ["postgres-1-data", "postgres-2-data", "postgres-wal-archive"]) {
+    for (const name of ["postgres-1-data", "postgres-2-data", "postgres-backup-repository"]) {
       expect(byName(resources, name).ignoreChanges.sort()).toEqual([
         "driver",
         "driverOpts",
@@ -281,6 +302,7 @@ describe("security", () => {
       "postgres-1-configure",
       "postgres-2-configure",
       "postgres-3-configure",
+      "postgres-backup-configure",
       "postgres-roles",
     ]);
     const secrets = ["Given-superuser-Pw", "Given-repl-Pw"];
@@ -350,8 +372,9 @@ describe("scaling", () => {
       const small = (await deploy({ standbys: k })).resources;
       const large = (await deploy({ standbys: k + 2 })).resources;
       const largeByName = new Map(large.map((r) => [r.name, r]));
-      // The closing checks cover every instance, so they are the resources that change.
-      const checks = ["postgres-check", "postgres-endpoints"];
+      // The closing checks cover every instance, so they are the resources that change; so
+      // does the backup container, which mounts every instance's data volume.
+      const checks = ["postgres-check", "postgres-endpoints", "postgres-backup"];
       for (const r of small.filter((x) => !checks.includes(x.name))) {
         expect([r.name, largeByName.get(r.name)?.inputs]).toEqual([r.name, r.inputs]);
       }
@@ -420,5 +443,25 @@ describe("goDuration", () => {
   test("refuses what it cannot write exactly", () => {
     expect(() => goDuration(1.5)).toThrow(/whole number/);
     expect(() => goDuration(-1)).toThrow(/whole number/);
+  });
+});
+
+describe("backups", () => {
+  test("a restore is refused, naming the key, until the bootstrap from a repository exists", async () => {
+    await expect(
+      deploy({ clusterName: "copy", restore: { fromCluster: "prod", target: "latest" } }, "copy"),
+    ).rejects.toThrow(/restore: is not supported yet/);
+  });
+
+  test("the repository volume is kept on destroy unless keepOnDestroy is false", async () => {
+    const kept = await deploy({});
+    expect(byName(kept.resources, "postgres-backup-repository").inputs.name).toBe(
+      "postgres-backup",
+    );
+    expect(env(byName(kept.resources, "postgres-backup-kept")).KEEP).toBe("true");
+    const dropped = await deploy({
+      backup: { enabled: true, schedule: "0 3 * * *", retentionFull: 2, keepOnDestroy: false },
+    });
+    expect(env(byName(dropped.resources, "postgres-backup-kept")).KEEP).toBe("false");
   });
 });

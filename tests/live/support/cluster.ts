@@ -81,15 +81,24 @@ export async function eventually(
   await waitUntil(() => check().catch(() => false), message, { timeoutMs, intervalMs: 500 });
 }
 
-/** Everything Docker holds with the cluster's label: containers, volumes, networks. */
-export async function labelledObjects(cluster: string): Promise<string[]> {
+/**
+ * Everything Docker holds with the cluster's label: containers, volumes, networks. The backup
+ * repository volume, which a destroy keeps on purpose (backup.keepOnDestroy, default true), is
+ * left out unless asked for; backup.live.test.ts checks it is kept and removed as configured.
+ */
+export async function labelledObjects(
+  cluster: string,
+  { includeKept = false }: { includeKept?: boolean } = {},
+): Promise<string[]> {
   const filter = ["--filter", `label=${CLUSTER_LABEL}=${cluster}`];
   const lists = await Promise.all([
     docker(["ps", "-a", "--format", "container {{.Names}}", ...filter]),
     docker(["volume", "ls", "--format", "volume {{.Name}}", ...filter]),
     docker(["network", "ls", "--format", "network {{.Name}}", ...filter]),
   ]);
-  return lists.flatMap((l) => l.stdout.split("\n").filter((line) => line.trim() !== ""));
+  return lists
+    .flatMap((l) => l.stdout.split("\n").filter((line) => line.trim() !== ""))
+    .filter((object) => includeKept || object !== `volume ${cluster}-backup`);
 }
 
 /** Removes what an earlier, interrupted run left of this cluster. */
@@ -97,21 +106,36 @@ export function removeLeftovers(cluster: string): Promise<void> {
   return removeByLabel(`${CLUSTER_LABEL}=${cluster}`);
 }
 
-/** Files in the shared WAL archive volume. */
+/**
+ * WAL segment names in the cluster's archive: the pgBackRest repository (`<cluster>-backup`,
+ * files named segment-checksum.compression) when backups are on, else the plain archive volume.
+ */
 export async function archivedFiles(cluster: string, image: string): Promise<string[]> {
+  // Mounting a volume that does not exist would create it: look first.
+  const repository = `${cluster}-backup`;
+  const isRepository =
+    (await run("docker", ["volume", "inspect", repository], { allowFailure: true })).code === 0;
   const { stdout } = await run("docker", [
     "run",
     "--rm",
     "--network",
     "none",
+    "--user",
+    "root",
     "--entrypoint",
-    "ls",
+    "/bin/sh",
     "-v",
-    `${cluster}-wal-archive:/archive:ro`,
+    isRepository ? `${repository}:/archive:ro` : `${cluster}-wal-archive:/archive:ro`,
     image,
-    "/archive",
+    "-c",
+    isRepository
+      ? "find /archive/archive -type f -name '[0-9A-F]*-*' -exec basename {} \\;"
+      : "ls /archive",
   ]);
-  return stdout.split("\n").filter((f) => f !== "");
+  return stdout
+    .split("\n")
+    .filter((f) => f !== "")
+    .map((f) => f.replace(/^([0-9A-F]{24})-.*$/, "$1"));
 }
 
 /**

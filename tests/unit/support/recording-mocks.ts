@@ -109,6 +109,7 @@ export function installMocks(): void {
         // What image-id.sh prints: the ID the tag pointed to when `image` was set.
         if (args.name.endsWith("-image-id")) state.stdout = "sha256:pinned-image";
         if (args.name.endsWith("-proxy-image")) state.stdout = "sha256:proxy-image";
+        if (args.name.endsWith("-engine-image")) state.stdout = "sha256:engine-image";
         return { id: `${args.name}-id`, state };
       },
       call(args: pulumi.runtime.MockCallArgs) {

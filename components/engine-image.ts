@@ -3,13 +3,14 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 
-import { scriptArgs } from "../scripts";
+import { scriptArgs } from "./scripts";
 
-const DOCKERFILE = path.join(__dirname, "..", "images", "ha.Dockerfile");
+const DOCKERFILE = path.join(__dirname, "images", "ha.Dockerfile");
 
 /**
- * The ID of the image Patroni, etcd and HAProxy run: the cluster's image when it carries them,
- * else one built from it once per machine (Debian's packages; see images/ha.Dockerfile).
+ * The ID of the image the engines run (Patroni, etcd, HAProxy, pgBackRest and its cron): the
+ * cluster's image when it carries them, else one built from it once per machine (Debian's
+ * packages; see images/ha.Dockerfile).
  */
 export function engineImage(
   parent: pulumi.Resource,
