@@ -7,133 +7,41 @@
  * leader rejoins by itself, the next `up` changes nothing, `primary` is a switchover, scaling
  * adds and removes members (and their slots), destroy leaves nothing.
  */
-import { Client } from "pg";
-
+import { PATRONI_TIMINGS } from "../../components/automatic/patroni-config";
 import { docker, sleep, testImage } from "../support/docker";
 import { ConfigValues } from "./drivers/deployment";
 import { LiveDeployment } from "./drivers/live-driver";
 import { eventually, labelledObjects, removeLeftovers } from "./support/cluster";
-import { ExecWritablePoller, liveSuiteGate, logTail, timed } from "./support/faults";
+import { ExecWritablePoller, liveSuiteGate, logTail, sqlIn, timed } from "./support/faults";
+import {
+  endpointOf,
+  healthy as healthyIn,
+  leader as leaderOf,
+  median,
+  members as membersOf,
+  query,
+  storedSeqs,
+  SUPERUSER,
+  Writer,
+} from "./support/patroni";
 
 const { describeLive } = liveSuiteGate("the automatic failover scenario");
 
 const NAME = "pra-auto";
-const SUPERUSER = "postgresadmin";
 const FAILOVERS = 3;
 const TEST_TIMEOUT = 10 * 60 * 1000;
 
-interface Endpoint {
-  host: string;
-  port: number;
-}
+const members = () => membersOf(NAME);
+const leader = () => leaderOf(NAME);
+const healthy = (names: string[]) => healthyIn(NAME, names);
 
-function endpointOf(value: unknown): Endpoint {
-  const [host, port] = String(value).split(":");
-  return { host, port: Number(port) };
-}
-
-async function query(endpoint: Endpoint, password: string, sql: string): Promise<string> {
-  const c = new Client({
-    ...endpoint,
-    user: SUPERUSER,
-    password,
-    database: "postgresdb",
-    connectionTimeoutMillis: 2000,
-    query_timeout: 10_000,
-  });
-  c.on("error", () => undefined);
-  await c.connect();
-  try {
-    const result = await c.query({ text: sql, rowMode: "array" });
-    return String(result.rows[0]?.[0]);
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
-
-/** Inserts numbered rows through the endpoint (a new connection each) until stopped. */
-class Writer {
-  readonly acks: { seq: number; at: number }[] = [];
-  private running = true;
-  private readonly done: Promise<void>;
-
-  constructor(endpoint: Endpoint, password: string, firstSeq: number) {
-    this.done = (async () => {
-      for (let seq = firstSeq; this.running; seq++) {
-        try {
-          await query(endpoint, password, `insert into writes values (${seq}) returning seq`);
-          this.acks.push({ seq, at: Date.now() });
-        } catch {
-          // Refused or broken while the leader changes; the gap is the figure.
-        }
-        await sleep(100);
-      }
-    })();
-  }
-
-  /** Last acknowledgement before `t` to the first one after it, in ms (undefined: none yet). */
-  gapAround(t: number): number | undefined {
-    const before = this.acks.filter((a) => a.at <= t).pop();
-    const after = this.acks.find((a) => a.at > t);
-    return before && after ? after.at - before.at : undefined;
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    await this.done;
-  }
-}
-
-interface Member {
-  Member: string;
-  Role: string;
-  State: string;
-  "Lag in MB"?: number | string;
-}
-
-/** Patroni's view (patronictl in any running member). */
-async function members(): Promise<Member[]> {
-  for (let n = 1; n <= 4; n++) {
-    const r = await docker(
-      [
-        "exec",
-        "-u",
-        "postgres",
-        `${NAME}-${n}`,
-        "patronictl",
-        "-c",
-        "/config/patroni",
-        "list",
-        "-f",
-        "json",
-      ],
-      { allowFailure: true, timeoutMs: 15_000 },
-    ).catch(() => undefined);
-    if (r && r.code === 0) return JSON.parse(r.stdout) as Member[];
-  }
-  return [];
-}
-
-async function leader(): Promise<string | undefined> {
-  return (await members()).find((m) => m.Role === "Leader" && m.State === "running")?.Member;
-}
-
-/** Every named member runs, one leads, the others replicate with no lag. */
-async function healthy(names: string[]): Promise<boolean> {
-  const list = await members();
-  const running = list.filter((m) => ["running", "streaming"].includes(m.State));
+/** Whether PostgreSQL in the container accepts writes, asked over its local socket. */
+async function writable(container: string): Promise<boolean> {
   return (
-    running.length === names.length &&
-    names.every((n) => running.some((m) => m.Member === n)) &&
-    running.filter((m) => m.Role === "Leader").length === 1 &&
-    running.every((m) => m.Role === "Leader" || Number(m["Lag in MB"] ?? 0) === 0)
+    (await sqlIn(container, SUPERUSER, "select not pg_is_in_recovery()", {
+      timeoutMs: 10_000,
+    }).catch(() => "refused")) === "t"
   );
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 describeLive("automatic failover (Patroni + etcd)", () => {
@@ -236,11 +144,7 @@ describeLive("automatic failover (Patroni + etcd)", () => {
         await sleep(1000);
         await writer.stop();
         await poller.stop();
-        const stored = new Set(
-          (await query(rw, password, "select string_agg(seq::text, ',') from writes"))
-            .split(",")
-            .map(Number),
-        );
+        const stored = await storedSeqs(rw, password);
         const lost = writer.acks.filter((a) => !stored.has(a.seq)).map((a) => a.seq);
         console.log(
           `measured: automatic failover x${FAILOVERS}: write outage median ${median(outages)} ms, ` +
@@ -270,11 +174,7 @@ describeLive("automatic failover (Patroni + etcd)", () => {
         const switchedAt = Date.now();
         await sleep(1500);
         await writer.stop();
-        const present = new Set(
-          (await query(rw, password, "select string_agg(seq::text, ',') from writes"))
-            .split(",")
-            .map(Number),
-        );
+        const present = await storedSeqs(rw, password);
         let gap = 0;
         for (let i = 1; i < writer.acks.length; i++) {
           gap = Math.max(gap, writer.acks[i].at - writer.acks[i - 1].at);
@@ -317,6 +217,77 @@ describeLive("automatic failover (Patroni + etcd)", () => {
           "the removed member's slot is still there",
           60_000,
         );
+
+        // etcd faults on the same cluster, under a write load, writability sampled every 200 ms.
+        await eventually(() => healthy(three), "cluster not healthy before the faults", 120_000);
+        step = Date.now();
+        poller = new ExecWritablePoller([...three], SUPERUSER, 200);
+        writer = new Writer(rw, password, 2_000_000);
+        await sleep(1500);
+
+        // One etcd member of three killed: quorum holds, the leader stays, writes go on.
+        const before = (await leader())!;
+        await docker(["kill", `${NAME}-etcd-1`]);
+        const oneKilledAt = Date.now();
+        await sleep(PATRONI_TIMINGS.ttl * 1000 * 2);
+        const oneDown = writer.since(oneKilledAt);
+        console.log(
+          `measured: one etcd member of three killed: over ${Date.now() - oneKilledAt} ms clients saw ` +
+            `${oneDown.acked} writes acknowledged, ${oneDown.failed} failed; leader ${await leader()}`,
+        );
+        expect(oneDown.failed).toBe(0);
+        expect(oneDown.acked).toBeGreaterThan(0);
+        expect(await leader()).toBe(before);
+
+        // A second one killed: no quorum, the leader cannot renew its key and demotes itself.
+        await docker(["kill", `${NAME}-etcd-2`]);
+        const twoKilledAt = Date.now();
+        await eventually(
+          async () => !(await Promise.all(three.map(writable))).some(Boolean),
+          "an instance still accepts writes without etcd quorum",
+          PATRONI_TIMINGS.ttl * 1000 + 30_000,
+        );
+        const allReadOnlyAfter = Date.now() - twoKilledAt;
+        const watchFrom = Date.now();
+        const writableWithoutQuorum = new Set<string>();
+        while (Date.now() - watchFrom < PATRONI_TIMINGS.ttl * 1000 * 2) {
+          (await Promise.all(three.map(async (c) => ((await writable(c)) ? c : ""))))
+            .filter(Boolean)
+            .forEach((c) => writableWithoutQuorum.add(c));
+          await sleep(200);
+        }
+        const twoDown = writer.since(twoKilledAt);
+        const noQuorumAcks = writer.since(watchFrom).acked;
+        console.log(
+          `measured: two etcd members of three killed: every instance read-only after ${allReadOnlyAfter} ms; ` +
+            `clients saw ${twoDown.acked} writes acknowledged (${noQuorumAcks} once all were read-only), ` +
+            `${twoDown.failed} failed`,
+        );
+        expect([...writableWithoutQuorum]).toEqual([]);
+        expect(noQuorumAcks).toBe(0);
+
+        await docker(["start", `${NAME}-etcd-1`, `${NAME}-etcd-2`]);
+        const restartedEtcdAt = Date.now();
+        await eventually(
+          async () => writer!.acks.some((a) => a.at > restartedEtcdAt),
+          "writes did not come back after etcd regained quorum",
+          120_000,
+        );
+        const writesBackAfter =
+          writer.acks.find((a) => a.at > restartedEtcdAt)!.at - restartedEtcdAt;
+        await eventually(() => healthy(three), "cluster not healthy after etcd came back", 120_000);
+        await writer.stop();
+        await poller.stop();
+        const kept = await storedSeqs(rw, password);
+        const faultLost = writer.acks.filter((a) => !kept.has(a.seq)).map((a) => a.seq);
+        console.log(
+          `measured: etcd quorum back: first write ${writesBackAfter} ms after docker start; ` +
+            `faults overall: ${writer.acks.length} rows acknowledged, ${faultLost.length} lost; ` +
+            `${poller.samples} writability samples, ${poller.splitBrain.length} with two writers`,
+        );
+        expect(faultLost).toEqual([]);
+        expect(poller.splitBrain).toEqual([]);
+        timed("etcd faults (1 then 2 of 3 down)", step, "automatic");
 
         step = Date.now();
         await deployment.destroy();

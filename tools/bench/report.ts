@@ -1,5 +1,6 @@
 /** The Markdown tables and report (pure). */
 import { NamedChart } from "./charts";
+import { max, median } from "./stats";
 import { cloneRows, lagRows, outageRows, provisioningRows, tpsRows } from "./summary";
 import { BenchResults } from "./types";
 
@@ -147,6 +148,44 @@ export function resultTables(r: BenchResults): string {
           num(t.tps, 0),
           t.mode === "async" ? "–" : pct(t.costVsAsync),
         ]),
+      ),
+    );
+  }
+  if (r.automatic) {
+    const a = r.automatic;
+    const outages = a.failovers.map((f) => f.outageMs);
+    const rejoins = a.failovers.map((f) => f.rejoinMs);
+    sections.push(
+      "### 5. Automatic failover (Patroni + etcd, synchronousStandbys 1)",
+      markdownTable(
+        ["kill", "killed leader", "new leader", "write outage (ms)", "rejoin as replica (ms)"],
+        a.failovers.map((f, i) => [
+          String(i + 1),
+          f.victim,
+          f.successor,
+          String(f.outageMs),
+          String(f.rejoinMs),
+        ]),
+      ),
+      markdownTable(
+        ["", ""],
+        [
+          ["failover outage, median / max (ms)", `${median(outages)} / ${max(outages)}`],
+          ["rejoin, median / max (ms)", `${median(rejoins)} / ${max(rejoins)}`],
+          ["rows acknowledged / lost over the kills", `${a.rowsAcknowledged} / ${a.rowsLost}`],
+          [
+            "writability samples / with two writers",
+            `${a.writabilitySamples} / ${a.samplesWithTwoWriters}`,
+          ],
+          [
+            `switchover ${a.switchover.from} -> ${a.switchover.to}: longest write gap (ms)`,
+            String(a.switchover.outageMs),
+          ],
+          [
+            "switchover: rows lost, up (s)",
+            `${a.switchover.rowsLost}, ${num(a.switchover.upSeconds)}`,
+          ],
+        ],
       ),
     );
   }

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--out DIR] [--only provisioning,clone,outage,lag]`
+ * `npm run bench [-- --quick] [--out DIR] [--only provisioning,clone,outage,lag,automatic]`
  *
  * Measures the replica set with the live harness against real Docker and PostgreSQL, prints
  * the result tables and writes REPORT.md, SVG charts and results.json (raw figures) under
@@ -13,6 +13,7 @@ import { dockerUnavailableReason, testImage } from "../../tests/support/docker";
 import { reportCharts } from "./charts";
 import { measureCloneBySize } from "./clone-size";
 import { BenchContext, describeError, liveClusters } from "./cluster";
+import { measureAutomatic } from "./automatic";
 import { measureLag } from "./lag";
 import { machineInfo } from "./machine";
 import { measureOutage } from "./outage";
@@ -21,7 +22,7 @@ import { renderReport, resultTables } from "./report";
 import { barChartSvg } from "./svg";
 import { BenchPlan, BenchResults, CloneRun, OutageRun } from "./types";
 
-const SECTIONS = ["provisioning", "clone", "outage", "lag"] as const;
+const SECTIONS = ["provisioning", "clone", "outage", "lag", "automatic"] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Args {
@@ -80,6 +81,7 @@ export function planFor(quick: boolean): BenchPlan {
         lagSeconds: 10,
         lagStandbys: 2,
         lagScale: 5,
+        automaticRuns: 2,
       }
     : {
         quick,
@@ -91,11 +93,12 @@ export function planFor(quick: boolean): BenchPlan {
         lagSeconds: 30,
         lagStandbys: 2,
         lagScale: 10,
+        automaticRuns: 5,
       };
 }
 
 /** Host port blocks: provisioning 16000-16099 (20 per cluster), then one block each. */
-const PORTS = { provisioning: 16000, clone: 16100, outage: 16120, lag: 16150 };
+const PORTS = { provisioning: 16000, clone: 16100, outage: 16120, lag: 16150, automatic: 16170 };
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
@@ -174,6 +177,9 @@ async function main(): Promise<void> {
       intervalMs: 200,
     }),
   );
+  const automatic = await attempt("automatic", () =>
+    measureAutomatic(ctx, { runs: plan.automaticRuns, port: PORTS.automatic }),
+  );
 
   const results: BenchResults = {
     plan,
@@ -184,6 +190,7 @@ async function main(): Promise<void> {
     clone: args.only.includes("clone") ? clone : undefined,
     outage: args.only.includes("outage") ? outage : undefined,
     lag,
+    automatic,
     errors,
   };
   fs.writeFileSync(path.join(args.out, "results.json"), JSON.stringify(results, null, 2) + "\n");

@@ -109,6 +109,34 @@ export interface LagRun {
   readonly samples: readonly LagSample[];
 }
 
+export interface AutomaticFailoverRun {
+  /** The killed leader. */
+  readonly victim: string;
+  readonly successor: string;
+  /** Last write acknowledged before the kill to the first one after it, through readWriteEndpoint. */
+  readonly outageMs: number;
+  /** `docker start` of the killed leader until it runs as a replica and the set is healthy. */
+  readonly rejoinMs: number;
+}
+
+export interface AutomaticResult {
+  readonly failovers: readonly AutomaticFailoverRun[];
+  /** Rows acknowledged during the kills, and those of them missing afterwards. */
+  readonly rowsAcknowledged: number;
+  readonly rowsLost: number;
+  readonly writabilitySamples: number;
+  readonly samplesWithTwoWriters: number;
+  readonly switchover: {
+    readonly from: string;
+    readonly to: string;
+    /** Longest gap between two acknowledged writes around the `up`. */
+    readonly outageMs: number;
+    readonly rowsLost: number;
+    readonly upSeconds: number;
+    readonly leaderAfter: string;
+  };
+}
+
 export interface BenchPlan {
   readonly quick: boolean;
   readonly standbyCounts: readonly number[];
@@ -119,6 +147,7 @@ export interface BenchPlan {
   readonly lagSeconds: number;
   readonly lagStandbys: number;
   readonly lagScale: number;
+  readonly automaticRuns: number;
 }
 
 export interface BenchResults {
@@ -130,6 +159,7 @@ export interface BenchResults {
   readonly clone?: readonly CloneRun[];
   readonly outage?: readonly OutageRun[];
   readonly lag?: readonly LagRun[];
+  readonly automatic?: AutomaticResult;
   /** Measurements that failed, with their error message. */
   readonly errors: readonly string[];
 }

@@ -1,0 +1,171 @@
+/**
+ * Client-side view of an automatic-failover (Patroni) cluster, shared by the live test and the
+ * bench: node-postgres through the endpoints, a numbered write load, and `patronictl list`.
+ */
+import { Client } from "pg";
+
+import { docker, sleep } from "../../support/docker";
+
+export const SUPERUSER = "postgresadmin";
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+export function endpointOf(value: unknown): Endpoint {
+  const [host, port] = String(value).split(":");
+  return { host, port: Number(port) };
+}
+
+export async function query(endpoint: Endpoint, password: string, sql: string): Promise<string> {
+  const c = new Client({
+    ...endpoint,
+    user: SUPERUSER,
+    password,
+    database: "postgresdb",
+    connectionTimeoutMillis: 2000,
+    query_timeout: 10_000,
+  });
+  c.on("error", () => undefined);
+  await c.connect();
+  try {
+    const result = await c.query({ text: sql, rowMode: "array" });
+    return String(result.rows[0]?.[0]);
+  } finally {
+    // A session the proxy still holds to an unreachable member never answers Terminate.
+    await Promise.race([c.end().catch(() => undefined), sleep(2000)]);
+  }
+}
+
+/** Every seq stored in the `writes` table. */
+export async function storedSeqs(endpoint: Endpoint, password: string): Promise<Set<number>> {
+  return new Set(
+    (await query(endpoint, password, "select string_agg(seq::text, ',') from writes"))
+      .split(",")
+      .map(Number),
+  );
+}
+
+/** Inserts numbered rows into `writes` through the endpoint (a new connection each) until stopped. */
+export class Writer {
+  readonly acks: { seq: number; at: number }[] = [];
+  /** When an attempt failed (refused, broken, timed out). */
+  readonly failures: number[] = [];
+  private running = true;
+  private readonly done: Promise<void>;
+
+  constructor(endpoint: Endpoint, password: string, firstSeq: number) {
+    this.done = (async () => {
+      for (let seq = firstSeq; this.running; seq++) {
+        try {
+          await query(endpoint, password, `insert into writes values (${seq}) returning seq`);
+          this.acks.push({ seq, at: Date.now() });
+        } catch {
+          // Refused or broken while the leader changes; the gap is the figure.
+          this.failures.push(Date.now());
+        }
+        await sleep(100);
+      }
+    })();
+  }
+
+  /** Last acknowledgement before `t` to the first one after it, in ms (undefined: none yet). */
+  gapAround(t: number): number | undefined {
+    const before = this.acks.filter((a) => a.at <= t).pop();
+    const after = this.acks.find((a) => a.at > t);
+    return before && after ? after.at - before.at : undefined;
+  }
+
+  /** Longest time between two acknowledgements, in ms. */
+  longestGap(): number {
+    let gap = 0;
+    for (let i = 1; i < this.acks.length; i++) {
+      gap = Math.max(gap, this.acks[i].at - this.acks[i - 1].at);
+    }
+    return gap;
+  }
+
+  /** Acknowledged and failed attempts from `from` on. */
+  since(from: number): { acked: number; failed: number } {
+    return {
+      acked: this.acks.filter((a) => a.at >= from).length,
+      failed: this.failures.filter((f) => f >= from).length,
+    };
+  }
+
+  /** Acknowledged seqs missing from `stored`. */
+  lost(stored: Set<number>): number[] {
+    return this.acks.filter((a) => !stored.has(a.seq)).map((a) => a.seq);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.done;
+  }
+}
+
+export interface Member {
+  Member: string;
+  Role: string;
+  State: string;
+  "Lag in MB"?: number | string;
+}
+
+/** Patroni's view (patronictl in the first running member of `cluster`-1..4). */
+export async function members(cluster: string): Promise<Member[]> {
+  for (let n = 1; n <= 4; n++) {
+    const r = await docker(
+      [
+        "exec",
+        "-u",
+        "postgres",
+        `${cluster}-${n}`,
+        "patronictl",
+        "-c",
+        "/config/patroni",
+        "list",
+        "-f",
+        "json",
+      ],
+      { allowFailure: true, timeoutMs: 15_000 },
+    ).catch(() => undefined);
+    if (r && r.code === 0) return JSON.parse(r.stdout) as Member[];
+  }
+  return [];
+}
+
+export async function leader(cluster: string): Promise<string | undefined> {
+  return (await members(cluster)).find((m) => m.Role === "Leader" && m.State === "running")?.Member;
+}
+
+/** Every named member runs, one leads, the others replicate with no lag. */
+export async function healthy(cluster: string, names: readonly string[]): Promise<boolean> {
+  const list = await members(cluster);
+  const running = list.filter((m) => ["running", "streaming"].includes(m.State));
+  return (
+    running.length === names.length &&
+    names.every((n) => running.some((m) => m.Member === n)) &&
+    running.filter((m) => m.Role === "Leader").length === 1 &&
+    running.every((m) => m.Role === "Leader" || Number(m["Lag in MB"] ?? 0) === 0)
+  );
+}
+
+/** `member` runs as a replica and the whole set is healthy. */
+export async function rejoined(
+  cluster: string,
+  member: string,
+  names: readonly string[],
+): Promise<boolean> {
+  return (
+    (await members(cluster)).some(
+      (m) => m.Member === member && m.Role !== "Leader" && m.State === "running",
+    ) && (await healthy(cluster, names))
+  );
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
