@@ -8,6 +8,7 @@
 #   instance.sh rewind                   make a former primary (or a diverged standby) follow
 #                                        the primary again: pg_rewind, else a fresh clone
 #   instance.sh reclone                  discard /data and clone again
+#   instance.sh join stopped|new         clone, rewind or nothing, as the volume needs
 set -eu
 
 # shellcheck source=/dev/null
@@ -193,6 +194,22 @@ start() {
   exec docker-entrypoint.sh "$@"
 }
 
+# join stopped|new: what join-standby.sh needs done to this volume before its standby runs.
+# "stopped": the instance's container exists and is stopped; "new": it has no container yet.
+join() {
+  if [ ! -s "$PGDATA/PG_VERSION" ]; then
+    clone
+  elif [ ! -f "$PGDATA/standby.signal" ]; then
+    rewind
+  elif [ "$1" = stopped ]; then
+    # It was stopped because it could not follow the primary, or before this run: either way
+    # its history may have diverged.
+    rewind
+  else
+    log "the data volume holds a standby; its container will start from it"
+  fi
+}
+
 reclone() {
   prepare_data_dir
   wipe_data_dir
@@ -206,8 +223,9 @@ case "$command" in
   clone) clone ;;
   rewind) rewind ;;
   reclone) reclone ;;
+  join) join "${1:?join needs stopped or new}" ;;
   *)
-    log "usage: instance.sh start|clone|rewind|reclone"
+    log "usage: instance.sh start|clone|rewind|reclone|join"
     exit 2
     ;;
 esac
