@@ -74,6 +74,7 @@ export function planFor(quick: boolean): BenchPlan {
         quick,
         standbyCounts: [0, 1, 3, 5],
         provisioningRepetitions: 1,
+        goalRepetitions: 1,
         serialBuildTo: 3,
         scales: [5, 20],
         outageRuns: 1,
@@ -85,6 +86,7 @@ export function planFor(quick: boolean): BenchPlan {
         quick,
         standbyCounts: [0, 1, 3, 5],
         provisioningRepetitions: 2,
+        goalRepetitions: 3,
         serialBuildTo: 5,
         scales: [10, 50, 100],
         outageRuns: 3,
@@ -94,8 +96,11 @@ export function planFor(quick: boolean): BenchPlan {
       };
 }
 
-/** Host port blocks: provisioning 16000-16099 (20 per cluster), then one block each. */
-const PORTS = { provisioning: 16000, clone: 16100, outage: 16120, lag: 16150 };
+/**
+ * Host port blocks: provisioning 16000-16099 (20 per cluster), then one block each; the
+ * tutorial by hand takes 16190-16191.
+ */
+const PORTS = { provisioning: 16000, clone: 16100, outage: 16120, lag: 16150, byHand: 16190 };
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
@@ -148,8 +153,10 @@ async function main(): Promise<void> {
     measureProvisioning(ctx, {
       standbyCounts: plan.standbyCounts,
       repetitions: plan.provisioningRepetitions,
+      goalRepetitions: plan.goalRepetitions,
       serialBuildTo: plan.serialBuildTo,
       firstPort: PORTS.provisioning,
+      handPort: PORTS.byHand,
     }),
   );
   const clone: CloneRun[] = [];
