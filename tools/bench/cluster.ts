@@ -155,4 +155,3 @@ export function describeError(e: unknown): string {
   const harness = lines.find((l) => l.startsWith("error: "));
   return harness ? `${lines[0]} ${harness}` : lines[0];
 }
-

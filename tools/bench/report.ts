@@ -285,6 +285,15 @@ export function renderReport(r: BenchResults, charts: readonly NamedChart[]): st
     "",
     "## Results",
     "",
+    ...(r.carriedOver
+      ? [
+          `This run measured ${["provisioning", "clone", "outage", "lag"]
+            .filter((x) => !r.carriedOver!.sections.includes(x))
+            .join(", ")}; the sections on ${r.carriedOver.sections.join(", ")} are ` +
+            `carried over unchanged from the run started ${r.carriedOver.startedAt}.`,
+          "",
+        ]
+      : []),
     resultTables(r),
     "## Charts",
     "",

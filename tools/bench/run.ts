@@ -182,7 +182,7 @@ async function main(): Promise<void> {
     }),
   );
 
-  const results: BenchResults = {
+  const measured: BenchResults = {
     plan,
     machine,
     startedAt: started.toISOString(),
@@ -193,9 +193,45 @@ async function main(): Promise<void> {
     lag,
     errors,
   };
+  const results = withPreviousSections(measured, args.only, args.out);
   fs.writeFileSync(path.join(args.out, "results.json"), JSON.stringify(results, null, 2) + "\n");
   writeReport(results, args.out, note);
   if (errors.length > 0) process.exitCode = 1;
+}
+
+/**
+ * With --only, the sections not measured come from the results.json already in the output
+ * directory (if any), marked as carried over, so the report stays whole.
+ */
+function withPreviousSections(
+  r: BenchResults,
+  only: readonly Section[],
+  out: string,
+): BenchResults {
+  const file = path.join(out, "results.json");
+  const missing = SECTIONS.filter((s) => !only.includes(s));
+  if (missing.length === 0 || !fs.existsSync(file)) return r;
+  const previous = JSON.parse(fs.readFileSync(file, "utf8")) as Omit<BenchResults, "clone"> & {
+    clone?: (Omit<CloneRun, "cloneSeconds"> & { cloneSeconds?: number; joinSeconds?: number })[];
+  };
+  const kept = missing.filter((s) => previous[s] !== undefined);
+  if (kept.length === 0) return r;
+  // Older results named the clone's duration after the `-join` command.
+  const clone = previous.clone?.map(({ joinSeconds, ...c }) => ({
+    ...c,
+    cloneSeconds: c.cloneSeconds ?? joinSeconds ?? NaN,
+  }));
+  return {
+    ...r,
+    ...(kept.includes("clone") ? { clone } : {}),
+    ...(kept.includes("outage") ? { outage: previous.outage } : {}),
+    ...(kept.includes("lag") ? { lag: previous.lag } : {}),
+    ...(kept.includes("provisioning") ? { provisioning: previous.provisioning } : {}),
+    carriedOver: {
+      startedAt: previous.carriedOver?.startedAt ?? previous.startedAt,
+      sections: kept,
+    },
+  };
 }
 
 function writeReport(results: BenchResults, out: string, note: (line: string) => void): void {

@@ -147,4 +147,9 @@ export interface BenchResults {
   readonly lag?: readonly LagRun[];
   /** Measurements that failed, with their error message. */
   readonly errors: readonly string[];
+  /**
+   * Sections this run did not measure (`--only`), kept from the previous results in the same
+   * directory: when that run started, and which sections.
+   */
+  readonly carriedOver?: { readonly startedAt: string; readonly sections: readonly string[] };
 }
