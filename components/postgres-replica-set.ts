@@ -371,7 +371,7 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
     // The last word of every `up` that changed the topology, a role, or re-created a
     // container: the database and roles exist, every standby is in recovery, and each
     // instance holds exactly the slots its role needs (a demoted primary keeps none).
-    new command.local.Command(
+    const check = new command.local.Command(
       `${name}-check`,
       scriptArgs("check-cluster", {
         CLUSTER: cluster,
@@ -401,8 +401,7 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
       probePassword: probeSecret,
       dependsOn: [image],
     });
-    // Like the check: after every change of roles, instances or the proxy itself. Beside the
-    // check rather than after it: both only read, and each ends the same critical path.
+    // Like the check: after every change of roles, instances or the proxy itself.
     new command.local.Command(
       `${name}-endpoints`,
       scriptArgs("check-endpoints", {
@@ -414,7 +413,7 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
           .all([proxy.container.id, ...[...containers.values()].map((c) => c.id)])
           .apply((ids) => ids.join(" ")),
       }),
-      { parent: this, dependsOn: [...clusterChecks, proxy.container] },
+      { parent: this, dependsOn: [check, proxy.container] },
     );
 
     const endpoint = (n: number) => `${settings.bindAddress}:${hostPortOf(settings.hostPort, n)}`;
