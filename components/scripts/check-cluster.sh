@@ -10,16 +10,36 @@
 #   REPLICATION_USER, REWIND_USER.
 require_env CLUSTER PRIMARY_CONTAINER SLOT_PREFIX DATABASE SUPERUSER REPLICATION_USER REWIND_USER
 
-wait_accepting 60 "$PRIMARY_CONTAINER"
-in_recovery "$PRIMARY_CONTAINER" &&
+# Each instance is asked once, in one query: every docker exec costs about a tenth of a
+# second, and this check ends every `up`.
+# primary_state: "RECOVERY|DATABASES|REPLICATION_ROLES|REWIND_ROLES" of the primary.
+primary_state() {
+  state=$(psql_in "$PRIMARY_CONTAINER" -v db="$DATABASE" -v replication="$REPLICATION_USER" \
+    -v rewind="$REWIND_USER" <<<"select pg_is_in_recovery(),
+      (select count(*) from pg_database where datname = :'db'),
+      (select count(*) from pg_roles where rolname = :'replication'),
+      (select count(*) from pg_roles where rolname = :'rewind')" 2>/dev/null)
+}
+# standby_state STANDBY: "RECOVERY|SLOTS" (this cluster's slots on it, space-separated).
+standby_state() {
+  state=$(psql_in "$1" -v prefix="$SLOT_PREFIX" <<<"select pg_is_in_recovery(),
+    coalesce((select string_agg(slot_name::text, ' ' order by slot_name) from pg_replication_slots
+      where slot_type = 'physical' and starts_with(slot_name::text, :'prefix')), '')" 2>/dev/null)
+}
+
+require_container "$PRIMARY_CONTAINER"
+wait_for 60 "$PRIMARY_CONTAINER to accept connections" primary_state ||
+  fail "$PRIMARY_CONTAINER does not accept connections; see: docker logs $PRIMARY_CONTAINER"
+IFS='|' read -r recovery databases replication_roles rewind_roles <<<"$state"
+[ "$recovery" = t ] &&
   fail "$PRIMARY_CONTAINER should be the primary but is in recovery; run pulumi up again, or see: docker logs $PRIMARY_CONTAINER"
 
-[ "$(psql_in "$PRIMARY_CONTAINER" -v db="$DATABASE" <<<"select count(*) from pg_database where datname = :'db'")" = 1 ] ||
+[ "$databases" = 1 ] ||
   fail "database $DATABASE is missing on $PRIMARY_CONTAINER; run pulumi up again to create it"
-for role in "$REPLICATION_USER" "$REWIND_USER"; do
-  [ "$(psql_in "$PRIMARY_CONTAINER" -v role="$role" <<<"select count(*) from pg_roles where rolname = :'role'")" = 1 ] ||
-    fail "role $role is missing on $PRIMARY_CONTAINER; run pulumi up again to create it"
-done
+[ "$replication_roles" = 1 ] ||
+  fail "role $REPLICATION_USER is missing on $PRIMARY_CONTAINER; run pulumi up again to create it"
+[ "$rewind_roles" = 1 ] ||
+  fail "role $REWIND_USER is missing on $PRIMARY_CONTAINER; run pulumi up again to create it"
 
 # slots_of CONTAINER: this cluster's slots on it, one per line.
 slots_of() {
@@ -33,23 +53,32 @@ drop_slot() {
 }
 
 for standby in ${STANDBYS:-}; do
-  require_container "$standby"
-  container_running "$standby" ||
+  status=$(docker container inspect -f '{{.State.Status}}' "$standby" 2>/dev/null) ||
+    require_container "$standby"
+  [ "$status" = running ] ||
     fail "standby $standby is not running; start it (docker start $standby), then run pulumi up again"
-  wait_accepting 60 "$standby"
-  in_recovery "$standby" ||
+  wait_for 60 "$standby to accept connections" standby_state "$standby" ||
+    fail "$standby does not accept connections; see: docker logs $standby"
+  IFS='|' read -r recovery slots <<<"$state"
+  [ "$recovery" = t ] ||
     fail "$standby accepts writes but should be a standby of $PRIMARY_CONTAINER; run pulumi up again"
-  for slot in $(slots_of "$standby"); do drop_slot "$standby" "$slot"; done
+  for slot in $slots; do drop_slot "$standby" "$slot"; done
 done
 
 expected=" ${SLOTS:-} "
-for slot in $(slots_of "$PRIMARY_CONTAINER"); do
+on_primary=$(slots_of "$PRIMARY_CONTAINER")
+dropped=false
+for slot in $on_primary; do
   case "$expected" in
     *" $slot "*) ;;
-    *) drop_slot "$PRIMARY_CONTAINER" "$slot" ;;
+    *)
+      drop_slot "$PRIMARY_CONTAINER" "$slot"
+      dropped=true
+      ;;
   esac
 done
-present=" $(slots_of "$PRIMARY_CONTAINER" | tr '\n' ' ') "
+if [ "$dropped" = true ]; then on_primary=$(slots_of "$PRIMARY_CONTAINER"); fi
+present=" $(tr '\n' ' ' <<<"$on_primary") "
 for slot in ${SLOTS:-}; do
   case "$present" in
     *" $slot "*) ;;

@@ -8,6 +8,7 @@
 #   instance.sh rewind                   make a former primary (or a diverged standby) follow
 #                                        the primary again: pg_rewind, else a fresh clone
 #   instance.sh reclone                  discard /data and clone again
+#   instance.sh join stopped|new         clone, rewind or nothing, as the volume needs
 set -eu
 
 # shellcheck source=/dev/null
@@ -137,12 +138,32 @@ lsn_number() {
 refuse_empty_primary() {
   best=""
   best_lsn=""
+  # Every possible peer is looked up at once: Docker's DNS answers for a container at once, but
+  # passes a name it does not know on to the host's resolver, and a new cluster's first start
+  # asks about fifteen such names (a third of a second each, one after another, on a 2-core
+  # machine). Looked up together, a few queries get dropped and the resolver's default retry
+  # waits 5 s; RES_OPTIONS (glibc) retries after 1 s instead, and more often, so a peer that
+  # exists is still found. The peers are then taken in instance order, as before.
+  resolved=$(
+    export RES_OPTIONS="timeout:1 attempts:5"
+    n=1
+    while [ "$n" -le 16 ]; do
+      peer="$CLUSTER-$n"
+      n=$((n + 1))
+      [ "$peer" = "$INSTANCE_NAME" ] && continue
+      (getent hosts "$peer" >/dev/null 2>&1 && echo "$peer") &
+    done
+    wait
+  )
+  resolved=" $(echo $resolved) "
   n=1
   while [ "$n" -le 16 ]; do
     peer="$CLUSTER-$n"
     n=$((n + 1))
-    [ "$peer" = "$INSTANCE_NAME" ] && continue
-    getent hosts "$peer" >/dev/null 2>&1 || continue
+    case "$resolved" in
+      *" $peer "*) ;;
+      *) continue ;;
+    esac
     lsn=$(peer_lsn "$peer")
     [ -n "$lsn" ] || continue
     if [ -z "$best" ] || [ "$(lsn_number "$lsn")" -gt "$(lsn_number "$best_lsn")" ]; then
@@ -193,6 +214,22 @@ start() {
   exec docker-entrypoint.sh "$@"
 }
 
+# join stopped|new: what join-standby.sh needs done to this volume before its standby runs.
+# "stopped": the instance's container exists and is stopped; "new": it has no container yet.
+join() {
+  if [ ! -s "$PGDATA/PG_VERSION" ]; then
+    clone
+  elif [ ! -f "$PGDATA/standby.signal" ]; then
+    rewind
+  elif [ "$1" = stopped ]; then
+    # It was stopped because it could not follow the primary, or before this run: either way
+    # its history may have diverged.
+    rewind
+  else
+    log "the data volume holds a standby; its container will start from it"
+  fi
+}
+
 reclone() {
   prepare_data_dir
   wipe_data_dir
@@ -206,8 +243,9 @@ case "$command" in
   clone) clone ;;
   rewind) rewind ;;
   reclone) reclone ;;
+  join) join "${1:?join needs stopped or new}" ;;
   *)
-    log "usage: instance.sh start|clone|rewind|reclone"
+    log "usage: instance.sh start|clone|rewind|reclone|join"
     exit 2
     ;;
 esac

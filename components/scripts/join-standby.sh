@@ -7,11 +7,6 @@
 #   (empty when there is no archive), PRIMARY_CONTAINER, SUPERUSER.
 require_env CLUSTER CONTAINER IMAGE NETWORK DATA_VOLUME CONFIG_VOLUME PRIMARY_CONTAINER SUPERUSER
 
-data_state() {
-  docker run --rm --network none --entrypoint /bin/sh -v "$DATA_VOLUME:/data" "$IMAGE" -c \
-    'if [ ! -s /data/PG_VERSION ]; then echo empty; elif [ -f /data/standby.signal ]; then echo standby; else echo primary; fi'
-}
-
 # A diverged standby shows "streaming" for a moment before the primary refuses its start
 # point: following means streaming on the primary's own timeline.
 streaming_from_primary() {
@@ -31,19 +26,15 @@ if container_running "$CONTAINER"; then
   docker stop "$CONTAINER" >/dev/null
 fi
 
-case "$(data_state)" in
-  empty) run_instance_script clone ;;
-  primary) run_instance_script rewind ;;
-  standby)
-    if container_exists "$CONTAINER"; then
-      # It was stopped above because it could not follow the primary, or it was stopped
-      # before this run: either way its history may have diverged.
-      run_instance_script rewind
-    else
-      log "$DATA_VOLUME holds a standby; its container will start from it"
-    fi
-    ;;
-esac
+# What the data volume holds decides (instance.sh join): empty -> base backup; a primary, or a
+# standby whose container was stopped (it may have diverged) -> pg_rewind; a standby without a
+# container -> nothing, its container starts from it. One throwaway container both looks and
+# acts: each one costs a container start, which is most of an empty cluster's clone.
+if container_exists "$CONTAINER"; then
+  run_instance_script join stopped
+else
+  run_instance_script join new
+fi
 
 if container_exists "$CONTAINER" && ! container_running "$CONTAINER"; then
   docker start "$CONTAINER" >/dev/null

@@ -20,7 +20,11 @@ if ! container_running "$TARGET"; then
 fi
 wait_accepting 120 "$TARGET"
 
-cluster_members() { docker ps --filter "label=postgres-replication.cluster=$CLUSTER" --format '{{.Names}}'; }
+# Instances only: the endpoint proxy and throwaway containers carry the cluster label too.
+cluster_members() {
+  docker ps --filter "label=postgres-replication.cluster=$CLUSTER" \
+    --filter label=postgres-replication.instance --format '{{.Names}}'
+}
 # All the WAL an instance holds: what it received, or at least what it replayed.
 held_lsn() {
   psql_in "$1" -c "select coalesce(greatest(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), '0/0')"
@@ -96,8 +100,8 @@ fi
 target_writable() { ! in_recovery "$TARGET"; }
 wait_for 60 "$TARGET to accept writes" target_writable
 # Settings written while it was a standby (see write-config.sh) apply now.
-psql_in "$TARGET" -c 'select pg_reload_conf()' >/dev/null
 # pg_rewind reads the source's timeline from its control file, which promotion updates only at
-# its next checkpoint: without this, rejoining the old primary finds "no rewind required".
-psql_in "$TARGET" -c 'checkpoint' >/dev/null
+# its next checkpoint: without the checkpoint, rejoining the old primary finds "no rewind
+# required".
+psql_in "$TARGET" -c 'select pg_reload_conf()' -c 'checkpoint' >/dev/null
 log "$TARGET is the primary"

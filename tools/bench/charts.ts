@@ -1,6 +1,15 @@
 /** Which charts the report shows, from the derived figures (pure). */
 import { BarChart } from "./svg";
-import { cloneRows, lagRows, outageRows, provisioningRows, tpsRows } from "./summary";
+import {
+  GOAL_SCALING,
+  GOAL_VS_HAND,
+  cloneRows,
+  goalRows,
+  lagRows,
+  outageRows,
+  provisioningRows,
+  tpsRows,
+} from "./summary";
 import { BenchResults } from "./types";
 
 export interface NamedChart {
@@ -12,6 +21,52 @@ export interface NamedChart {
 export function reportCharts(r: BenchResults): NamedChart[] {
   const charts: NamedChart[] = [];
   if (r.provisioning) {
+    const goals = goalRows(r.provisioning);
+    if (goals.length > 0) {
+      charts.push({
+        file: "goals.svg",
+        chart: {
+          title: "`up` against the tutorial by hand, and 1 + 5 against 1 + 1",
+          unit: "ratio of medians",
+          categories: goals.map((g) =>
+            g.goal === GOAL_VS_HAND
+              ? "1 + 1 / by hand"
+              : g.goal === GOAL_SCALING
+                ? "1 + 5 / 1 + 1"
+                : "1 + 1 / by hand, 0.1 s polls",
+          ),
+          series: [
+            { name: "measured", values: goals.map((g) => g.ratio) },
+            {
+              name: "goal (at most)",
+              values: goals.map((g) => (Number.isFinite(g.goal) ? g.goal : undefined)),
+            },
+          ],
+        },
+      });
+      const vsHand = goals.find((g) => g.goal === GOAL_VS_HAND);
+      const scaling = goals.find((g) => g.goal === GOAL_SCALING);
+      const tight = goals.find((g) => !Number.isFinite(g.goal));
+      charts.push({
+        file: "goal-seconds.svg",
+        chart: {
+          title: "The tutorial by hand, `up` with 1 and with 5 standbys",
+          unit: "seconds (median)",
+          categories: ["by hand (1 s polls)", "by hand (0.1 s polls)", "up, 1 + 1", "up, 1 + 5"],
+          series: [
+            {
+              name: "script's own total / harness total",
+              values: [
+                vsHand?.referenceSeconds,
+                tight?.referenceSeconds,
+                vsHand?.measuredSeconds ?? scaling?.referenceSeconds,
+                scaling?.measuredSeconds,
+              ],
+            },
+          ],
+        },
+      });
+    }
     const rows = provisioningRows(r.provisioning);
     charts.push({
       file: "provisioning.svg",
@@ -40,7 +95,7 @@ export function reportCharts(r: BenchResults): NamedChart[] {
         unit: "seconds",
         categories,
         series: [
-          { name: "-join (pg_basebackup)", values: rows.map((c) => c.joinSeconds) },
+          { name: "base backup (pg_basebackup)", values: rows.map((c) => c.cloneSeconds) },
           { name: "cp -a + sync (bound)", values: rows.map((c) => c.cpSyncSeconds) },
         ],
       },
@@ -52,7 +107,7 @@ export function reportCharts(r: BenchResults): NamedChart[] {
         unit: "MB/s",
         categories,
         series: [
-          { name: "-join (pg_basebackup)", values: rows.map((c) => c.joinMBps) },
+          { name: "base backup (pg_basebackup)", values: rows.map((c) => c.cloneMBps) },
           { name: "cp -a + sync (bound)", values: rows.map((c) => c.cpMBps) },
         ],
       },

@@ -2,6 +2,7 @@
  * A benchmark cluster: one live-harness deployment with its own name (`prb-…`) and host ports,
  * created from scratch (leftovers removed by label first) and always destroyed afterwards.
  */
+import { DEFAULT_SETTINGS } from "../../components/settings";
 import { LiveDeployment } from "../../tests/live/drivers/live-driver";
 import { ConfigValues, UpResult } from "../../tests/live/drivers/deployment";
 import { Cluster, removeLeftovers } from "../../tests/live/support/cluster";
@@ -30,6 +31,10 @@ export const liveClusters = new Set<string>();
 
 export const FIRST_PORT = 16000;
 export const LAST_PORT = 16199;
+/** Host ports a cluster takes: its instances (hostPort + 0…15), then its endpoints, if any. */
+const PORTS_PER_CLUSTER = 18;
+/** Whether the program publishes endpoints of its own (`endpointPort`, two ports). */
+const HAS_ENDPOINTS = "endpointPort" in DEFAULT_SETTINGS;
 
 export class BenchCluster {
   readonly deployment: LiveDeployment;
@@ -40,7 +45,7 @@ export class BenchCluster {
     private readonly ctx: BenchContext,
   ) {
     if (!name.startsWith("prb-")) throw new Error(`bench cluster ${name} must start with prb-`);
-    if (hostPort < FIRST_PORT || hostPort + 15 > LAST_PORT) {
+    if (hostPort < FIRST_PORT || hostPort + PORTS_PER_CLUSTER - 1 > LAST_PORT) {
       throw new Error(
         `bench cluster ${name}: ports ${hostPort}+ outside ${FIRST_PORT}-${LAST_PORT}`,
       );
@@ -58,6 +63,8 @@ export class BenchCluster {
     const full = {
       clusterName: this.name,
       hostPort: this.hostPort,
+      // The endpoints stay in the benchmark's port range too, after the instances' ports.
+      ...(HAS_ENDPOINTS ? { endpointPort: this.hostPort + 16 } : {}),
       image: this.ctx.image,
       ...config,
     };

@@ -1,7 +1,16 @@
 /** The Markdown tables and report (pure). */
 import { NamedChart } from "./charts";
 import { max, median } from "./stats";
-import { cloneRows, lagRows, outageRows, provisioningRows, tpsRows } from "./summary";
+import {
+  cloneRows,
+  goalRows,
+  handStepMedians,
+  lagRows,
+  outageRows,
+  provisioningRows,
+  resourceMedians,
+  tpsRows,
+} from "./summary";
 import { BenchResults } from "./types";
 
 export function markdownTable(
@@ -23,6 +32,43 @@ const pct = (v: number) => (Number.isFinite(v) ? `${(v * 100).toFixed(0)} %` : "
 export function resultTables(r: BenchResults): string {
   const sections: string[] = [];
   if (r.provisioning) {
+    const goals = goalRows(r.provisioning);
+    if (goals.length > 0) {
+      sections.push(
+        "### Goals: `up` against the tutorial typed by hand, and scaling",
+        markdownTable(
+          ["case", "measured (s)", "runs", "compared with (s)", "runs", "ratio", "goal", "met"],
+          goals.map((g) => [
+            g.name,
+            num(g.measuredSeconds, 2),
+            String(g.measuredRuns),
+            num(g.referenceSeconds, 2),
+            String(g.referenceRuns),
+            num(g.ratio, 2),
+            Number.isFinite(g.goal) ? `≤ ${num(g.goal, 2)}` : "–",
+            Number.isFinite(g.goal) ? (g.ratio <= g.goal ? "yes" : "**no**") : "(reference)",
+          ]),
+        ),
+      );
+      const oneUp = resourceMedians(r.provisioning, 1).filter(
+        (t) => t.type !== "PostgresReplicaSet",
+      );
+      const steps = handStepMedians(r.provisioning);
+      if (oneUp.length > 0 && steps.length > 0) {
+        sections.push(
+          "Where the time goes (medians; resources run concurrently where the graph allows, " +
+            "so they do not add up to the total):",
+          markdownTable(
+            ["`up`, 1 + 1: resource", "type", "s"],
+            oneUp.map((t) => [`\`${t.name.replace(/^-/, "")}\``, t.type, num(t.seconds, 2)]),
+          ),
+          markdownTable(
+            ["tutorial by hand: step", "s"],
+            steps.map((st) => [st.name, num(st.seconds, 2)]),
+          ),
+        );
+      }
+    }
     sections.push(
       "### 1. Provisioning time against the number of standbys",
       markdownTable(
@@ -31,8 +77,8 @@ export function resultTables(r: BenchResults): string {
           "runs",
           "first up, wall (s)",
           "harness total (s)",
-          "longest clone (s)",
-          "sum of clones (s)",
+          "longest base backup (s)",
+          "sum of base backups (s)",
           "clones one after another, est. (s)",
           "measured / est.",
           "serial build 0→n (s)",
@@ -42,8 +88,8 @@ export function resultTables(r: BenchResults): string {
           String(p.runs),
           num(p.wallSeconds),
           num(p.engineSeconds),
-          num(p.longestJoinSeconds),
-          num(p.sumJoinSeconds),
+          num(p.longestCloneSeconds),
+          num(p.sumCloneSeconds),
           num(p.serialEstimateSeconds),
           num(p.ratio, 2),
           num(p.serialBuildSeconds),
@@ -61,12 +107,12 @@ export function resultTables(r: BenchResults): string {
           "data dir (MB)",
           "of which pg_wal (MB)",
           "new standby (MB)",
-          "-join (s)",
-          "-join (MB/s)",
+          "base backup (s)",
+          "base backup (MB/s)",
           "cp -a (s)",
           "cp -a + sync (s)",
           "cp -a + sync (MB/s)",
-          "-join / bound",
+          "base backup / bound",
         ],
         cloneRows(r.clone).map((c) => [
           String(c.scale),
@@ -74,8 +120,8 @@ export function resultTables(r: BenchResults): string {
           num(c.dataDirMB, 0),
           num(c.walMB, 0),
           num(c.standbyMB, 0),
-          num(c.joinSeconds),
-          num(c.joinMBps, 0),
+          num(c.cloneSeconds),
+          num(c.cloneMBps, 0),
           num(c.cpSeconds),
           num(c.cpSyncSeconds),
           num(c.cpMBps, 0),
@@ -221,11 +267,23 @@ function method(plan: BenchResults["plan"]): string {
   return `- Everything runs through the live harness (\`tools/live\`, a stand-in for the Pulumi
   engine; \`LiveDeployment\` from \`tests/live/drivers/live-driver.ts\`) against real Docker
   and PostgreSQL, one cluster per measurement (\`prb-*\`, host ports 16000-16199), destroyed
-  afterwards. Wall times include starting the harness process (ts-node), about 2-3 s per \`up\`.
-- Clone durations are the harness's per-resource seconds of the \`<cluster>-<n>-join\`
-  commands (\`pg_basebackup -Xs --checkpoint=fast\` inside a throwaway container).
+  afterwards. Wall times include starting the harness process (ts-node), about 2-3 s per \`up\`;
+  the harness total ("Resources: … (N s)", printed by the harness) does not.
+- Base backup durations are the harness's seconds for each new standby's \`-join\` command:
+  one throwaway container on the standby's volumes that runs \`pg_basebackup -Xs
+  --checkpoint=fast\` through the standby's own slot (\`instance.sh join\`).
+- **Goals.** The tutorial by hand is \`bench/tutorial-by-hand.sh\`: the tutorial's steps as a
+  bare script with the same image (network, volumes, config files in host directories, the
+  primary, \`until … pg_isready …; do sleep 1; done\` over TCP, \`CREATE ROLE … REPLICATION\`,
+  \`pg_basebackup -Fp -Xs -R --checkpoint=fast\` in a throwaway container into the standby's
+  volume, the standby, \`until\` the primary reports it streaming), timed by itself from its
+  first command to the standby streaming. The same script polling every 0.1 s is the strictest
+  reference, reported beside it. Both run before each round of \`up\`s
+  (${plan.provisioningRepetitions} rounds of every standby count, then ${plan.goalRepetitions} more of 1 and 5 standbys), so the
+  baselines and the \`up\`s share the machine's state. Ratios are of medians of the harness
+  totals, default configuration (only \`clusterName\`, ports and \`image\` set).
 - **1.** Fresh cluster per standby count. "Clones one after another, est." is the measured
-  wall time minus the longest clone plus the sum of all clones. Clones that run in parallel
+  wall time minus the longest base backup plus the sum of all of them. Clones that run in parallel
   share two cores and one disk, so each is slower than it would be alone and the estimate
   overstates the serial cost; the serial build (one \`up\` per added standby, summed,
   starting from the \`up\` of 0 standbys) is the honest serial comparison.
@@ -233,7 +291,7 @@ function method(plan: BenchResults["plan"]): string {
   \`cp -a\` of the primary's data volume into a new volume in a throwaway container, timed
   inside it, followed by \`sync -f\` (pg_basebackup syncs its copy too). The standby is removed
   (\`up\` with 0 standbys) before the next scale. MB/s: bytes of the new standby's data
-  directory per second of \`-join\`; bytes of the primary's data directory (pg_wal included)
+  directory per second of base backup; bytes of the primary's data directory (pg_wal included)
   per second of cp + sync. The page cache is warm for both (data just written).
 - **3.** \`WriteLoad\` (tests/support/write-load.ts, one psql per insert, 20 ms pause)
   through the \`readWriteUri\` output, three instances; outage = last acknowledged insert on
@@ -266,6 +324,15 @@ export function renderReport(r: BenchResults, charts: readonly NamedChart[]): st
     "",
     "## Results",
     "",
+    ...(r.carriedOver
+      ? [
+          `This run measured ${["provisioning", "clone", "outage", "lag"]
+            .filter((x) => !r.carriedOver!.sections.includes(x))
+            .join(", ")}; the sections on ${r.carriedOver.sections.join(", ")} are ` +
+            `carried over unchanged from the run started ${r.carriedOver.startedAt}.`,
+          "",
+        ]
+      : []),
     resultTables(r),
     "## Charts",
     "",
@@ -284,6 +351,12 @@ export function renderReport(r: BenchResults, charts: readonly NamedChart[]): st
 export function observations(r: BenchResults): string[] {
   const notes: string[] = [];
   if (r.provisioning) {
+    for (const g of goalRows(r.provisioning).filter((x) => Number.isFinite(x.goal))) {
+      notes.push(
+        `${g.name}: ${num(g.measuredSeconds, 2)} s against ${num(g.referenceSeconds, 2)} s, ` +
+          `ratio ${num(g.ratio, 2)} (goal ≤ ${num(g.goal, 2)}: ${g.ratio <= g.goal ? "met" : "not met"}).`,
+      );
+    }
     const rows = provisioningRows(r.provisioning);
     const largest = rows[rows.length - 1];
     if (largest && largest.standbys > 0) {
@@ -301,7 +374,7 @@ export function observations(r: BenchResults): string[] {
     const rows = cloneRows(r.clone);
     const big = rows[rows.length - 1];
     notes.push(
-      `At scale ${big.scale} (${num(big.dataDirMB, 0)} MB) a standby clone ran at ${num(big.joinMBps, 0)} MB/s, ` +
+      `At scale ${big.scale} (${num(big.dataDirMB, 0)} MB) a standby clone ran at ${num(big.cloneMBps, 0)} MB/s, ` +
         `${num(big.slowdown, 2)}× the time of cp -a + sync (${num(big.cpMBps, 0)} MB/s).`,
     );
   }

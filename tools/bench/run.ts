@@ -75,6 +75,7 @@ export function planFor(quick: boolean): BenchPlan {
         quick,
         standbyCounts: [0, 1, 3, 5],
         provisioningRepetitions: 1,
+        goalRepetitions: 1,
         serialBuildTo: 3,
         scales: [5, 20],
         outageRuns: 1,
@@ -87,6 +88,7 @@ export function planFor(quick: boolean): BenchPlan {
         quick,
         standbyCounts: [0, 1, 3, 5],
         provisioningRepetitions: 2,
+        goalRepetitions: 3,
         serialBuildTo: 5,
         scales: [10, 50, 100],
         outageRuns: 3,
@@ -97,8 +99,18 @@ export function planFor(quick: boolean): BenchPlan {
       };
 }
 
-/** Host port blocks: provisioning 16000-16099 (20 per cluster), then one block each. */
-const PORTS = { provisioning: 16000, clone: 16100, outage: 16120, lag: 16150, automatic: 16170 };
+/**
+ * Host port blocks: provisioning 16000-16099 (20 per cluster), then one block each; the
+ * tutorial by hand takes 16190-16191.
+ */
+const PORTS = {
+  provisioning: 16000,
+  clone: 16100,
+  outage: 16120,
+  lag: 16150,
+  automatic: 16170,
+  byHand: 16190,
+};
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
@@ -151,8 +163,10 @@ async function main(): Promise<void> {
     measureProvisioning(ctx, {
       standbyCounts: plan.standbyCounts,
       repetitions: plan.provisioningRepetitions,
+      goalRepetitions: plan.goalRepetitions,
       serialBuildTo: plan.serialBuildTo,
       firstPort: PORTS.provisioning,
+      handPort: PORTS.byHand,
     }),
   );
   const clone: CloneRun[] = [];
@@ -181,7 +195,7 @@ async function main(): Promise<void> {
     measureAutomatic(ctx, { runs: plan.automaticRuns, port: PORTS.automatic }),
   );
 
-  const results: BenchResults = {
+  const measured: BenchResults = {
     plan,
     machine,
     startedAt: started.toISOString(),
@@ -193,9 +207,45 @@ async function main(): Promise<void> {
     automatic,
     errors,
   };
+  const results = withPreviousSections(measured, args.only, args.out);
   fs.writeFileSync(path.join(args.out, "results.json"), JSON.stringify(results, null, 2) + "\n");
   writeReport(results, args.out, note);
   if (errors.length > 0) process.exitCode = 1;
+}
+
+/**
+ * With --only, the sections not measured come from the results.json already in the output
+ * directory (if any), marked as carried over, so the report stays whole.
+ */
+function withPreviousSections(
+  r: BenchResults,
+  only: readonly Section[],
+  out: string,
+): BenchResults {
+  const file = path.join(out, "results.json");
+  const missing = SECTIONS.filter((s) => !only.includes(s));
+  if (missing.length === 0 || !fs.existsSync(file)) return r;
+  const previous = JSON.parse(fs.readFileSync(file, "utf8")) as Omit<BenchResults, "clone"> & {
+    clone?: (Omit<CloneRun, "cloneSeconds"> & { cloneSeconds?: number; joinSeconds?: number })[];
+  };
+  const kept = missing.filter((s) => previous[s] !== undefined);
+  if (kept.length === 0) return r;
+  // Older results named the clone's duration after the `-join` command.
+  const clone = previous.clone?.map(({ joinSeconds, ...c }) => ({
+    ...c,
+    cloneSeconds: c.cloneSeconds ?? joinSeconds ?? NaN,
+  }));
+  return {
+    ...r,
+    ...(kept.includes("clone") ? { clone } : {}),
+    ...(kept.includes("outage") ? { outage: previous.outage } : {}),
+    ...(kept.includes("lag") ? { lag: previous.lag } : {}),
+    ...(kept.includes("provisioning") ? { provisioning: previous.provisioning } : {}),
+    carriedOver: {
+      startedAt: previous.carriedOver?.startedAt ?? previous.startedAt,
+      sections: kept,
+    },
+  };
 }
 
 function writeReport(results: BenchResults, out: string, note: (line: string) => void): void {

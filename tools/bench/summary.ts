@@ -17,8 +17,8 @@ export interface ProvisioningRow {
   readonly wallSeconds: number;
   readonly engineSeconds: number;
   /** Longest single clone of the run (medians over runs). */
-  readonly longestJoinSeconds: number;
-  readonly sumJoinSeconds: number;
+  readonly longestCloneSeconds: number;
+  readonly sumCloneSeconds: number;
   /** The wall time had the clones run one after another: wall - longest + sum. */
   readonly serialEstimateSeconds: number;
   /** wall / serial estimate: 1 means no gain from cloning in parallel. */
@@ -31,8 +31,8 @@ export function provisioningRows(p: ProvisioningResult): ProvisioningRow[] {
   const counts = [...new Set(p.runs.map((r) => r.standbys))].sort((a, b) => a - b);
   return counts.map((standbys) => {
     const runs = p.runs.filter((r) => r.standbys === standbys);
-    const longest = runs.map((r) => (r.joinSeconds.length ? max(r.joinSeconds) : 0));
-    const sums = runs.map((r) => sum(r.joinSeconds));
+    const longest = runs.map((r) => (r.cloneSeconds.length ? max(r.cloneSeconds) : 0));
+    const sums = runs.map((r) => sum(r.cloneSeconds));
     const estimates = runs.map((r, i) => r.wallSeconds - longest[i] + sums[i]);
     const wall = median(runs.map((r) => r.wallSeconds));
     const serialSteps = p.serial?.stepSeconds;
@@ -41,8 +41,8 @@ export function provisioningRows(p: ProvisioningResult): ProvisioningRow[] {
       runs: runs.length,
       wallSeconds: wall,
       engineSeconds: median(runs.map((r) => r.engineSeconds ?? NaN)),
-      longestJoinSeconds: median(longest),
-      sumJoinSeconds: median(sums),
+      longestCloneSeconds: median(longest),
+      sumCloneSeconds: median(sums),
       serialEstimateSeconds: median(estimates),
       ratio: median(runs.map((r, i) => r.wallSeconds / estimates[i])),
       serialBuildSeconds:
@@ -53,15 +53,100 @@ export function provisioningRows(p: ProvisioningResult): ProvisioningRow[] {
   });
 }
 
+/** The issue's two goals, from medians of the same benchmark run. */
+export interface GoalRow {
+  readonly name: string;
+  /** What is measured: the harness's total of `up` ("Resources: … (N s)"), median. */
+  readonly measuredSeconds: number;
+  readonly measuredRuns: number;
+  /** What it is compared with, median. */
+  readonly referenceSeconds: number;
+  readonly referenceRuns: number;
+  readonly ratio: number;
+  /** The ratio the goal allows at most. */
+  readonly goal: number;
+}
+
+export const GOAL_VS_HAND = 1.1;
+export const GOAL_SCALING = 1.3;
+
+/** 1 + 1 against the tutorial by hand, and 1 + 5 against 1 + 1 (empty without the runs). */
+export function goalRows(p: ProvisioningResult): GoalRow[] {
+  const totals = (standbys: number) =>
+    p.runs
+      .filter((r) => r.standbys === standbys && r.engineSeconds !== undefined)
+      .map((r) => r.engineSeconds as number);
+  const hand = (p.byHand ?? []).filter((h) => h.pollSeconds === 1).map((h) => h.seconds);
+  const tight = (p.byHand ?? []).filter((h) => h.pollSeconds !== 1).map((h) => h.seconds);
+  const one = totals(1);
+  const five = totals(5);
+  const rows: GoalRow[] = [];
+  const row = (name: string, m: number[], r: number[], goal: number) => {
+    if (m.length === 0 || r.length === 0) return;
+    rows.push({
+      name,
+      measuredSeconds: median(m),
+      measuredRuns: m.length,
+      referenceSeconds: median(r),
+      referenceRuns: r.length,
+      ratio: median(m) / median(r),
+      goal,
+    });
+  };
+  row("1 primary + 1 standby against the tutorial by hand", one, hand, GOAL_VS_HAND);
+  row("1 + 5 standbys against 1 + 1", five, one, GOAL_SCALING);
+  // Not a goal: the same script polling ten times a second, the strictest reference.
+  row("1 + 1 against the tutorial by hand polling every 0.1 s (reference)", one, tight, NaN);
+  return rows;
+}
+
+/** Median seconds per resource over the runs with `standbys`, in the order printed (pure). */
+export function resourceMedians(
+  p: ProvisioningResult,
+  standbys: number,
+): { name: string; type: string; seconds: number; runs: number }[] {
+  const runs = p.runs.filter((r) => r.standbys === standbys);
+  const order: string[] = [];
+  const byName = new Map<string, { type: string; seconds: number[] }>();
+  for (const r of runs) {
+    for (const t of r.resources ?? []) {
+      if (t.action !== "create") continue;
+      // The cluster's name differs per run only in the benchmark's prefix: keep the suffix.
+      const key = t.name.replace(/^prb-prov-\d+/, "");
+      if (!byName.has(key)) {
+        order.push(key);
+        byName.set(key, { type: t.type, seconds: [] });
+      }
+      byName.get(key)!.seconds.push(t.seconds);
+    }
+  }
+  return order.map((key) => {
+    const v = byName.get(key)!;
+    return { name: key, type: v.type, seconds: median(v.seconds), runs: v.seconds.length };
+  });
+}
+
+/** Median seconds per step of the tutorial by hand, as typed (pure). */
+export function handStepMedians(p: ProvisioningResult): { name: string; seconds: number }[] {
+  const runs = (p.byHand ?? []).filter((h) => h.pollSeconds === 1);
+  const names = [...new Set(runs.flatMap((h) => h.steps.map((s) => s.name)))];
+  return names.map((name) => ({
+    name,
+    seconds: median(
+      runs.flatMap((h) => h.steps.filter((s) => s.name === name)).map((s) => s.seconds),
+    ),
+  }));
+}
+
 export interface CloneRow {
   readonly scale: number;
   readonly databaseMB: number;
   readonly dataDirMB: number;
   readonly walMB: number;
   readonly standbyMB: number;
-  readonly joinSeconds: number;
-  /** Bytes the clone wrote (the new standby's data directory) per second of `-join`. */
-  readonly joinMBps: number;
+  readonly cloneSeconds: number;
+  /** Bytes the clone wrote (the new standby's data directory) per second of base backup. */
+  readonly cloneMBps: number;
   readonly cpSeconds: number;
   readonly cpSyncSeconds: number;
   /** Bytes of the primary's data directory per second of cp -a + sync. */
@@ -79,12 +164,12 @@ export function cloneRows(runs: readonly CloneRun[]): CloneRow[] {
       dataDirMB: r.dataDirBytes / MB,
       walMB: r.walBytes / MB,
       standbyMB: r.standbyBytes / MB,
-      joinSeconds: r.joinSeconds,
-      joinMBps: r.standbyBytes / MB / r.joinSeconds,
+      cloneSeconds: r.cloneSeconds,
+      cloneMBps: r.standbyBytes / MB / r.cloneSeconds,
       cpSeconds: r.cpSeconds,
       cpSyncSeconds: cpSync,
       cpMBps: r.dataDirBytes / MB / cpSync,
-      slowdown: r.joinSeconds / cpSync,
+      slowdown: r.cloneSeconds / cpSync,
     };
   });
 }

@@ -28,21 +28,34 @@ export interface ProvisioningRun {
   readonly standbys: number;
   /** Wall time of `up` as a caller sees it (includes starting the harness process). */
   readonly wallSeconds: number;
-  /** The harness's own total from its summary line. */
+  /** The harness's own total from its summary line ("Resources: … (N s)"). */
   readonly engineSeconds?: number;
-  /** Duration of each standby's `-join` command (its base backup). */
-  readonly joinSeconds: readonly number[];
+  /** Duration of each new standby's `-join` command (its base backup, pg_basebackup). */
+  readonly cloneSeconds: readonly number[];
+  /** The harness's per-resource lines of this `up`. */
+  readonly resources: readonly ResourceTiming[];
 }
 
 export interface SerialBuild {
   /** Wall time of each successive `up`: index k brings the cluster to k standbys. */
   readonly stepSeconds: readonly number[];
-  readonly joinSeconds: readonly number[];
+  readonly cloneSeconds: readonly number[];
+}
+
+/** One run of bench/tutorial-by-hand.sh: the tutorial's steps typed as a bare script. */
+export interface HandRun {
+  /** Its own total, from its first command to the standby streaming (bash start excluded). */
+  readonly seconds: number;
+  /** Pause between two checks of its waits (1: as people write it; 0.1: the strict variant). */
+  readonly pollSeconds: number;
+  readonly steps: readonly { readonly name: string; readonly seconds: number }[];
 }
 
 export interface ProvisioningResult {
   readonly runs: readonly ProvisioningRun[];
   readonly serial?: SerialBuild;
+  /** The baseline, run in between the `up`s of the same benchmark run. */
+  readonly byHand: readonly HandRun[];
 }
 
 export interface CloneRun {
@@ -55,8 +68,8 @@ export interface CloneRun {
   readonly walBytes: number;
   /** `du -sb` of the new standby's data directory after the clone. */
   readonly standbyBytes: number;
-  /** The new standby's `-join` command (pg_basebackup through the harness). */
-  readonly joinSeconds: number;
+  /** The new standby's `-join` command (its base backup, pg_basebackup). */
+  readonly cloneSeconds: number;
   readonly upWallSeconds: number;
   /** `cp -a` of the primary's data volume into a fresh volume, timed inside the container. */
   readonly cpSeconds: number;
@@ -141,6 +154,8 @@ export interface BenchPlan {
   readonly quick: boolean;
   readonly standbyCounts: readonly number[];
   readonly provisioningRepetitions: number;
+  /** Extra runs of the goal cases (by hand, 1 and 5 standbys), interleaved. */
+  readonly goalRepetitions: number;
   readonly serialBuildTo: number;
   readonly scales: readonly number[];
   readonly outageRuns: number;
@@ -162,4 +177,9 @@ export interface BenchResults {
   readonly automatic?: AutomaticResult;
   /** Measurements that failed, with their error message. */
   readonly errors: readonly string[];
+  /**
+   * Sections this run did not measure (`--only`), kept from the previous results in the same
+   * directory: when that run started, and which sections.
+   */
+  readonly carriedOver?: { readonly startedAt: string; readonly sections: readonly string[] };
 }
