@@ -171,11 +171,14 @@ refuse_empty_primary() {
       best_lsn=$lsn
     fi
   done
-  archived=$(find /mnt/server/archive -maxdepth 1 -name '[0-9A-F]*' 2>/dev/null | head -n 1)
+  # A WAL file name anywhere a plain archive (top level) or a pgBackRest repository
+  # (archive/<stanza>/<id>/<prefix>/) keeps one.
+  archived=$(find /mnt/server/archive -maxdepth 5 -type f -regextype posix-extended \
+    -regex '.*/[0-9A-F]{24}[^/]*' 2>/dev/null | head -n 1)
   if [ -n "$best" ]; then
     reason="$INSTANCE_NAME cannot start as the primary: its data volume is empty but the cluster already has data. The most advanced standby is $best (WAL up to $best_lsn); make it the primary: pulumi config set primary ${best##*-} && pulumi up"
   elif [ -n "$archived" ]; then
-    reason="$INSTANCE_NAME cannot start as the primary: its data volume is empty but the WAL archive holds this cluster's history and no standby answers. Start a standby (docker start $CLUSTER-N) and make it the primary (pulumi config set primary N && pulumi up), or run pulumi destroy to start over"
+    reason="$INSTANCE_NAME cannot start as the primary: its data volume is empty but the WAL archive holds this cluster's history and no standby answers. Start a standby (docker start $CLUSTER-N) and make it the primary (pulumi config set primary N && pulumi up), or start over: pulumi destroy, and docker volume rm $CLUSTER-backup when the archive is a kept backup repository"
   else
     return 0
   fi
