@@ -4,7 +4,13 @@
  */
 import { docker, psql, testImage } from "../support/docker";
 import { ConfigValues, Deployment, UpResult } from "./drivers/deployment";
-import { Cluster, eventually, labelledObjects, removeLeftovers } from "./support/cluster";
+import {
+  archivedFiles,
+  Cluster,
+  eventually,
+  labelledObjects,
+  removeLeftovers,
+} from "./support/cluster";
 import { timed as timedStep } from "./support/faults";
 import type { ScenarioDriver } from "./scenarios";
 import { LiveDeployment } from "./drivers/live-driver";
@@ -160,6 +166,44 @@ export function mistakeScenarios(driver: ScenarioDriver): void {
         }
       }).finally(() => docker(["rmi", movingTag]).catch(() => undefined));
       timed("lost primary volume", started);
+    },
+    SCENARIO_TIMEOUT,
+  );
+
+  test(
+    "with no standby to ask, a lost primary volume is refused because the backup repository holds the cluster's WAL",
+    async () => {
+      const started = Date.now();
+      const name = cluster("lostarchive");
+      const base: ConfigValues = {
+        clusterName: name,
+        hostPort: driver.basePort + 100,
+        image,
+        standbys: 0,
+      };
+      await withDeployment(driver, name, async (deployment) => {
+        const c = new Cluster(name, await deployment.up(base));
+        await c.sql(1, "create table kept (v text); insert into kept values ('archived')");
+        await c.sql(1, "select pg_switch_wal()");
+        await eventually(
+          async () => (await archivedFiles(name, image)).length > 0,
+          "no WAL reached the backup repository",
+        );
+
+        // The only instance's container and data volume are lost; the backup container goes
+        // too, as it mounts the data volume.
+        await docker(["rm", "-f", `${name}-1`, `${name}-backup`]);
+        await docker(["volume", "rm", `${name}-1-data`]);
+        const refused = await failureOf(deployment.up(base, { refresh: true }));
+        expect(refused).toMatch(
+          /data volume is empty but the WAL archive holds this cluster's history/,
+        );
+        expect(refused).toContain(`docker volume rm ${name}-backup`);
+        await expect(
+          psql(c.target(1), "select 1", { timeoutMs: 3000 }).then(() => "answered"),
+        ).rejects.toThrow();
+      });
+      timed("lost primary volume with the repository only", started);
     },
     SCENARIO_TIMEOUT,
   );

@@ -10,7 +10,8 @@ const Sequencer = require("@jest/test-sequencer").default;
 const KNOWN_SECONDS = {
   "scenarios.live.test.ts": 700,
   "faults.live.test.ts": 470,
-  "automatic.live.test.ts": 240,
+  "automatic.live.test.ts": 300,
+  "backup.live.test.ts": 250,
   "harness.test.ts": 130,
 };
 
