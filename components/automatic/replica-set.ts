@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 
 import { containerName, hostPortOf, instanceNumbers, proxyContainerName } from "../names";
 import { engineImage } from "../engine-image";
+import { RoleOutputs } from "../role-outputs";
 import { ReplicaSetSettings } from "../settings";
 import { multiHostUri, singleHostUri } from "../uris";
 import { createEtcdCluster, etcdContainerName } from "./etcd-cluster";
@@ -30,19 +31,6 @@ export interface AutomaticReplicaSetArgs {
   readonly secrets: PatroniSecrets;
 }
 
-/** The stack outputs that depend on who leads. */
-export interface LeaderOutputs {
-  readonly primary: pulumi.Output<string>;
-  readonly primaryEndpoint: pulumi.Output<string>;
-  readonly standbyEndpoints: pulumi.Output<string[]>;
-  readonly instances: pulumi.Output<
-    { name: string; role: "primary" | "standby"; hostPort: number }[]
-  >;
-  readonly connectionString: pulumi.Output<string>;
-  readonly readWriteUri: pulumi.Output<string>;
-  readonly readOnlyUri: pulumi.Output<string>;
-}
-
 /**
  * Automatic failover: an etcd cluster, one Patroni per instance, HAProxy asking Patroni who
  * leads. Pulumi declares the members and the preferred leader; Patroni decides who leads at
@@ -52,7 +40,7 @@ export function buildAutomaticReplicaSet(
   parent: pulumi.Resource,
   name: string,
   args: AutomaticReplicaSetArgs,
-): LeaderOutputs {
+): RoleOutputs {
   const { settings } = args;
   const cluster = settings.clusterName;
   const numbers = instanceNumbers(settings.standbys);
