@@ -80,21 +80,37 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
     const cluster = settings.clusterName;
     const labels = [{ label: CLUSTER_LABEL, value: cluster }];
 
+    // Checked before anything else: the passwords and the image wait for it, and every other
+    // resource for the image.
+    const fixedSettings = new command.local.Command(
+      `${name}-fixed-settings`,
+      {
+        ...scriptArgs("fixed-settings", {
+          FAILOVER: settings.failover,
+          ETCD_MEMBERS: settings.failover === "automatic" ? String(settings.etcdMembers) : "",
+        }),
+        // The script compares with what the previous run printed.
+        addPreviousOutputInEnv: true,
+      },
+      { parent: this },
+    );
     const superuserSecret = pulumi.secret(
-      superuserPassword ?? this.generatedPassword(`${name}-superuser-password`),
+      superuserPassword ?? this.generatedPassword(`${name}-superuser-password`, fixedSettings),
     );
     const replicationSecret = pulumi.secret(
-      replicationPassword ?? this.generatedPassword(`${name}-replication-password`),
+      replicationPassword ?? this.generatedPassword(`${name}-replication-password`, fixedSettings),
     );
     const rewindSecret = pulumi.secret(
-      rewindPassword ?? this.generatedPassword(`${name}-rewind-password`),
+      rewindPassword ?? this.generatedPassword(`${name}-rewind-password`, fixedSettings),
     );
-    const probeSecret = pulumi.secret(this.generatedPassword(`${name}-probe-password`));
+    const probeSecret = pulumi.secret(
+      this.generatedPassword(`${name}-probe-password`, fixedSettings),
+    );
 
     const image = new docker.RemoteImage(
       `${name}-image`,
       { name: settings.image, keepLocally: true },
-      { parent: this },
+      { parent: this, dependsOn: [fixedSettings] },
     );
     // The image ID the containers run, read once when `image` is set or changed. A refresh
     // re-reads the RemoteImage, whose imageId follows the tag wherever it moved locally; fed
@@ -143,7 +159,9 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
               superuser: superuserSecret,
               replication: replicationSecret,
               rewind: rewindSecret,
-              api: pulumi.secret(this.generatedPassword(`${name}-patroni-api-password`)),
+              api: pulumi.secret(
+                this.generatedPassword(`${name}-patroni-api-password`, fixedSettings),
+              ),
             },
           })
         : buildManualReplicaSet(this, name, {
@@ -190,12 +208,12 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
     });
   }
 
-  private generatedPassword(resourceName: string): pulumi.Output<string> {
+  private generatedPassword(resourceName: string, after: pulumi.Resource): pulumi.Output<string> {
     // Letters and digits only: the password goes into URIs and pgpass files unescaped by users.
     return new random.RandomPassword(
       resourceName,
       { length: 32, special: false, minLower: 1, minUpper: 1, minNumeric: 1 },
-      { parent: this },
+      { parent: this, dependsOn: [after] },
     ).result;
   }
 }

@@ -22,7 +22,8 @@ export type CommandScript =
   | "patroni-proxy-config"
   | "backup-write-config"
   | "backup-stanza"
-  | "backup-kept";
+  | "backup-kept"
+  | "fixed-settings";
 
 /** Environment variable that carries a Command's script text. */
 export const SCRIPT_VARIABLE = "POSTGRES_REPLICATION_SCRIPT";

@@ -171,7 +171,7 @@ export function mistakeScenarios(driver: ScenarioDriver): void {
   );
 
   test(
-    "with no standby to ask, a lost primary volume is refused because the backup repository holds the cluster's WAL",
+    "a change of failover mode is refused before anything changes; with no standby to ask, a lost primary volume is refused because the backup repository holds the cluster's WAL",
     async () => {
       const started = Date.now();
       const name = cluster("lostarchive");
@@ -183,6 +183,16 @@ export function mistakeScenarios(driver: ScenarioDriver): void {
       };
       await withDeployment(driver, name, async (deployment) => {
         const c = new Cluster(name, await deployment.up(base));
+        const identity = await c.containerIdentity(1);
+        const switched = await failureOf(
+          deployment.up({ ...base, failover: "automatic", backup: { enabled: false } }),
+        );
+        expect(switched).toContain(
+          "failover: this cluster runs in manual mode and cannot change to automatic in place",
+        );
+        expect(await c.containerIdentity(1)).toBe(identity);
+        expect(notSame(await deployment.up(base))).toEqual([]);
+
         await c.sql(1, "create table kept (v text); insert into kept values ('archived')");
         await c.sql(1, "select pg_switch_wal()");
         await eventually(

@@ -53,6 +53,7 @@ function expectedInventory(standbys: number): string[] {
   const names = [
     "postgres",
     "postgres-network",
+    "postgres-fixed-settings",
     "postgres-image",
     "postgres-image-id",
     "postgres-backup-repository",
@@ -316,7 +317,9 @@ describe("security", () => {
       for (const secret of secrets) expect(text).not.toContain(secret);
       // The providers quote the command line in every failure message: one short line.
       expect([r.name, String(r.inputs.create).length < 120]).toEqual([r.name, true]);
-      expect([r.name, r.inputs.addPreviousOutputInEnv]).toEqual([r.name, false]);
+      // Only the fixed-settings guard reads its previous output (one short line).
+      const readsPrevious = r.name === "postgres-fixed-settings";
+      expect([r.name, r.inputs.addPreviousOutputInEnv]).toEqual([r.name, readsPrevious]);
       const holdsSecret = Object.values(env(r)).some((v) => secrets.includes(v));
       if (holdsSecret) {
         expect([r.name, r.inputs.logging]).toEqual([r.name, "none"]);
