@@ -99,8 +99,9 @@ export function mistakeScenarios(driver: ScenarioDriver): void {
           "the row did not reach instance 3",
         );
 
-        // The primary's container and data volume are lost.
-        await docker(["rm", "-f", `${name}-1`]);
+        // The primary's container and data volume are lost; the backup container goes too, as
+        // it mounts the data volume.
+        await docker(["rm", "-f", `${name}-1`, `${name}-backup`]);
         await docker(["volume", "rm", `${name}-1-data`]);
         let phase = Date.now();
         const refused = await failureOf(deployment.up(base, { refresh: true }));

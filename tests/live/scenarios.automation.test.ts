@@ -1,5 +1,5 @@
 import { AutomationDeployment, automationUnavailableReason } from "./drivers/automation-driver";
-import { replicaSetScenarios } from "./scenarios";
+import { replicaSetScenarios, safetyScenarios } from "./scenarios";
 
 // Runs wherever the Pulumi CLI and Docker exist; elsewhere (this project's CI among them: no
 // CLI can be installed there) it says why it skips.
@@ -8,9 +8,11 @@ const unavailable = automationUnavailableReason();
 if (unavailable) process.stderr.write(`Skipping the Automation API scenarios: ${unavailable}\n`);
 
 (unavailable ? describe.skip : describe)("replica set scenarios (Automation API)", () => {
-  replicaSetScenarios({
+  const driver = {
     tag: "auto",
     basePort: 15700,
-    create: (stack) => new AutomationDeployment(stack),
-  });
+    create: (stack: string) => new AutomationDeployment(stack),
+  };
+  replicaSetScenarios(driver);
+  safetyScenarios(driver);
 });

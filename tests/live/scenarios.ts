@@ -508,7 +508,13 @@ export function replicaSetScenarios(driver: ScenarioDriver): void {
     },
     SCENARIO_TIMEOUT,
   );
+}
 
+/**
+ * Everyday mistakes, the rolling-restart order and the endpoints: a second file for each
+ * driver, so that CI's two workers share the scenarios.
+ */
+export function safetyScenarios(driver: ScenarioDriver): void {
   mistakeScenarios(driver);
   restartOrderScenarios(driver);
   endpointScenarios(driver);

@@ -8,8 +8,9 @@ const Sequencer = require("@jest/test-sequencer").default;
 
 /** Seconds each suite took in CI on the 2-core machine; the rest are short. */
 const KNOWN_SECONDS = {
-  "scenarios.live.test.ts": 700,
-  "faults.live.test.ts": 470,
+  "scenarios.live.test.ts": 800,
+  "safety.live.test.ts": 600,
+  "faults.live.test.ts": 700,
   "automatic.live.test.ts": 300,
   "backup.live.test.ts": 250,
   "harness.test.ts": 130,
