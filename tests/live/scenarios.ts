@@ -512,7 +512,7 @@ export function replicaSetScenarios(driver: ScenarioDriver): void {
 
 /**
  * Everyday mistakes, the rolling-restart order and the endpoints: a second file for each
- * driver, so that CI's two workers share the scenarios.
+ * driver, so that CI's workers share the scenarios.
  */
 export function safetyScenarios(driver: ScenarioDriver): void {
   mistakeScenarios(driver);

@@ -1,6 +1,6 @@
 /**
- * Starts the longest live suites first, so that with two workers the short ones fill in beside
- * them instead of leaving one long suite running alone at the end. On a fresh machine jest has
+ * Starts the longest live suites first, so that with several workers the short ones fill in
+ * beside them instead of leaving one long suite running alone at the end. On a fresh machine jest has
  * no timings of its own to sort by, and its fallback (file size) puts the longest suite last.
  */
 const path = require("path");
