@@ -16,6 +16,7 @@ import {
 } from "../names";
 import { SECRET_OUTPUTS, scriptArgs, scriptCommand } from "../scripts";
 import { ReplicaSetSettings } from "../settings";
+import { HostEntry } from "./etcd-cluster";
 import { PATRONI_API_USER, renderPatroniConfig } from "./patroni-config";
 
 /** How long a member may take to run PostgreSQL (initdb, or a clone). */
@@ -35,6 +36,8 @@ export interface PatroniMemberArgs {
   readonly instance: number;
   readonly image: pulumi.Input<string>;
   readonly network: pulumi.Input<string>;
+  /** /etc/hosts entries of the etcd members, so that no DCS call waits on DNS. */
+  readonly etcdHosts: pulumi.Input<HostEntry[]>;
   /** Name of the shared WAL archive volume, when there is one. */
   readonly archiveVolume?: pulumi.Input<string>;
   readonly secrets: PatroniSecrets;
@@ -113,6 +116,7 @@ export function createPatroniMember(
           : []),
       ],
       networksAdvanced: [{ name: args.network, aliases: [containerName(cluster, n)] }],
+      hosts: args.etcdHosts,
       ports: [
         {
           internal: POSTGRES_PORT,

@@ -170,7 +170,12 @@ describe("inventory", () => {
   });
 
   test("containers run the image ID pinned when `image` was set, not the RemoteImage's", async () => {
-    const noBackups = { enabled: false, schedule: "0 3 * * *", retentionFull: 2 };
+    const noBackups = {
+      enabled: false,
+      schedule: "0 3 * * *",
+      retentionFull: 2,
+      keepOnDestroy: true,
+    };
     const { resources } = await deploy({ standbys: 1, backup: noBackups });
     for (const r of instanceContainers(resources)) {
       expect(r.inputs.image).toBe("sha256:pinned-image");
