@@ -28,36 +28,6 @@ export function etcdClientHosts(cluster: string, members: number): string {
     .join(",");
 }
 
-/** One line of a container's /etc/hosts, as the docker provider's `hosts` takes it. */
-export interface HostEntry {
-  readonly host: string;
-  readonly ip: string;
-}
-
-/**
- * The /etc/hosts entries that let Patroni find etcd member m (1-based, in `ips` order) without
- * asking DNS. A leader cut off from the network must give up its role within ttl; Docker's
- * resolver is out of reach then and each lookup blocks for seconds, longer than ttl in all.
- */
-export function etcdHostEntries(cluster: string, ips: readonly string[]): HostEntry[] {
-  return ips.map((ip, i) => {
-    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) {
-      throw new Error(
-        `etcd member ${i + 1} of ${cluster} has no IPv4 address on its network (state from before networkDatas was recorded: run up with --refresh)`,
-      );
-    }
-    return { host: etcdContainerName(cluster, i + 1), ip };
-  });
-}
-
-/** Address of a container on the named network, from the docker provider's `networkDatas`. */
-export function addressOn(
-  network: string,
-  data: readonly { networkName: string; ipAddress: string }[] | undefined,
-): string {
-  return (data ?? []).find((d) => d.networkName === network)?.ipAddress ?? "";
-}
-
 /** The arguments etcd member m starts with: a static cluster of fixed size. */
 export function etcdArguments(cluster: string, members: number, member: number): string[] {
   const self = etcdContainerName(cluster, member);

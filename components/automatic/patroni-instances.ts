@@ -16,12 +16,19 @@ import {
 } from "../names";
 import { SECRET_OUTPUTS, scriptArgs, scriptCommand } from "../scripts";
 import { ReplicaSetSettings } from "../settings";
-import { HostEntry } from "./etcd-cluster";
 import { PATRONI_API_USER, renderPatroniConfig } from "./patroni-config";
 
 /** How long a member may take to run PostgreSQL (initdb, or a clone). */
 export const MEMBER_READY_SECONDS = 600;
 const STOP_GRACE_SECONDS = 60;
+/**
+ * glibc resolver options of every member. A leader cut off from the network must see etcd
+ * fail and demote itself within ttl; Patroni looks the etcd members up again after a failed
+ * request, and with glibc's default (5 s, two attempts) each failed lookup took 10 s, so the
+ * leader stayed writable for about 30 s while another member took its key after ttl.
+ * Docker's resolver answers from the same host in milliseconds when it can answer at all.
+ */
+export const RESOLVER_OPTIONS = "timeout:1 attempts:1";
 
 /** The passwords a Patroni member needs; they reach only its 0600 secrets file. */
 export interface PatroniSecrets {
@@ -36,8 +43,6 @@ export interface PatroniMemberArgs {
   readonly instance: number;
   readonly image: pulumi.Input<string>;
   readonly network: pulumi.Input<string>;
-  /** /etc/hosts entries of the etcd members, so that no DCS call waits on DNS. */
-  readonly etcdHosts: pulumi.Input<HostEntry[]>;
   /** Name of the shared WAL archive volume, when there is one. */
   readonly archiveVolume?: pulumi.Input<string>;
   readonly secrets: PatroniSecrets;
@@ -107,7 +112,7 @@ export function createPatroniMember(
       image: args.image,
       user: "postgres",
       entrypoints: ["patroni", `${CONFIG_DIR}/patroni`],
-      envs: ["LANG=C.UTF-8"],
+      envs: ["LANG=C.UTF-8", `RES_OPTIONS=${RESOLVER_OPTIONS}`],
       mounts: [
         { type: "volume", source: data.name, target: DATA_DIR },
         { type: "volume", source: config.name, target: CONFIG_DIR, readOnly: true },
@@ -116,7 +121,6 @@ export function createPatroniMember(
           : []),
       ],
       networksAdvanced: [{ name: args.network, aliases: [containerName(cluster, n)] }],
-      hosts: args.etcdHosts,
       ports: [
         {
           internal: POSTGRES_PORT,

@@ -5,7 +5,7 @@ import { containerName, hostPortOf, instanceNumbers, proxyContainerName } from "
 import { engineImage } from "../engine-image";
 import { ReplicaSetSettings } from "../settings";
 import { multiHostUri, singleHostUri } from "../uris";
-import { addressOn, createEtcdCluster, etcdContainerName, etcdHostEntries } from "./etcd-cluster";
+import { createEtcdCluster, etcdContainerName } from "./etcd-cluster";
 import {
   clusterCheck,
   currentLeader,
@@ -67,16 +67,6 @@ export function buildAutomaticReplicaSet(
     network: args.network.name,
   });
 
-  // A re-created etcd member has a new address: the members are then re-created with it.
-  const etcdHosts = pulumi
-    .all([args.network.name, pulumi.all(etcd.map((e) => e.networkDatas))])
-    .apply(([network, data]) =>
-      etcdHostEntries(
-        cluster,
-        data.map((d) => addressOn(network, d)),
-      ),
-    );
-
   // The preferred leader starts first, so that it bootstraps the cluster; the others clone it.
   const member = (n: number, dependsOn: pulumi.Resource[]) =>
     createPatroniMember(parent, name, {
@@ -84,7 +74,6 @@ export function buildAutomaticReplicaSet(
       instance: n,
       image,
       network: args.network.name,
-      etcdHosts,
       archiveVolume: args.archiveVolume,
       secrets: args.secrets,
       dependsOn,

@@ -105,12 +105,6 @@ export function installMocks(): void {
         const state: Record<string, unknown> = { ...(unwrapSecrets(args.inputs) as object) };
         if (args.type === "docker:index/remoteImage:RemoteImage")
           state.imageId = "sha256:test-image";
-        if (args.type === "docker:index/container:Container") {
-          // The provider's Read: an address on each network, stable per container name.
-          state.networkDatas = ((args.inputs.networksAdvanced ?? []) as { name: string }[]).map(
-            (n) => ({ networkName: n.name, ipAddress: `10.99.0.${addressByte(args.name)}` }),
-          );
-        }
         if (args.type.startsWith("random:")) state.result = `generated-${args.name}`;
         // What image-id.sh prints: the ID the tag pointed to when `image` was set.
         if (args.name.endsWith("-image-id")) state.stdout = "sha256:pinned-image";
@@ -126,12 +120,6 @@ export function installMocks(): void {
     "test",
     false,
   );
-}
-
-function addressByte(name: string): number {
-  let h = 0;
-  for (const c of name) h = (h * 31 + c.charCodeAt(0)) % 250;
-  return h + 2;
 }
 
 /**

@@ -324,34 +324,7 @@ interface Inspect {
     Health?: { Status: string } | null;
   };
   Config: { Healthcheck?: DockerHealthcheck | null };
-  NetworkSettings: {
-    Ports?: Record<string, { HostIp: string; HostPort: string }[] | null> | null;
-    Networks?: Record<string, DockerEndpoint> | null;
-  };
-}
-
-interface DockerEndpoint {
-  IPAddress: string;
-  IPPrefixLen: number;
-  Gateway: string;
-  GlobalIPv6Address: string;
-  GlobalIPv6PrefixLen: number;
-  IPv6Gateway: string;
-  MacAddress: string;
-}
-
-/** flattenContainerNetworks: the computed `networkDatas`, one entry per attached network. */
-function networkDatasFromDocker(networks: Inspect["NetworkSettings"]["Networks"]): Json {
-  return Object.entries(networks ?? {}).map(([networkName, e]) => ({
-    networkName,
-    ipAddress: e.IPAddress,
-    ipPrefixLength: e.IPPrefixLen,
-    gateway: e.Gateway,
-    globalIpv6Address: e.GlobalIPv6Address,
-    globalIpv6PrefixLength: e.GlobalIPv6PrefixLen,
-    ipv6Gateway: e.IPv6Gateway,
-    macAddress: e.MacAddress,
-  }));
+  NetworkSettings: { Ports?: Record<string, { HostIp: string; HostPort: string }[] | null> | null };
 }
 
 async function inspectContainer(id: string): Promise<Inspect | undefined> {
@@ -465,10 +438,7 @@ function stateMustRun(old: ResourceState): boolean {
  * for the inputs this harness implements they come back as configured.
  */
 function readBack(info: Inspect, inputs: PropMap, mustRun: boolean): PropMap {
-  const out: PropMap = {
-    mustRun,
-    networkDatas: networkDatasFromDocker(info.NetworkSettings.Networks),
-  };
+  const out: PropMap = { mustRun };
   if (info.Config.Healthcheck) {
     out.healthcheck = healthcheckFromDocker(info.Config.Healthcheck, inputs.healthcheck);
   }
@@ -552,8 +522,6 @@ export const containerProvider: Provider = {
     // Update does not end with Read: state takes the planned values.
     const outputs: PropMap = { ...inputs, id: old.id, name: old.outputs.name, image: inputs.image };
     outputs.mustRun = effectiveMustRun(inputs.mustRun);
-    // Computed only: the plan keeps what the last Read stored.
-    if (old.outputs.networkDatas !== undefined) outputs.networkDatas = old.outputs.networkDatas;
     const hc = changed.includes("healthcheck")
       ? plannedHealthcheck(inputs.healthcheck)
       : old.outputs.healthcheck;
