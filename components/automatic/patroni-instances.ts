@@ -21,6 +21,14 @@ import { PATRONI_API_USER, renderPatroniConfig } from "./patroni-config";
 /** How long a member may take to run PostgreSQL (initdb, or a clone). */
 export const MEMBER_READY_SECONDS = 600;
 const STOP_GRACE_SECONDS = 60;
+/**
+ * glibc resolver options of every member. A leader cut off from the network must see etcd
+ * fail and demote itself within ttl; Patroni looks the etcd members up again after a failed
+ * request, and with glibc's default (5 s, two attempts) each failed lookup took 10 s, so the
+ * leader stayed writable for about 30 s while another member took its key after ttl.
+ * Docker's resolver answers from the same host in milliseconds when it can answer at all.
+ */
+export const RESOLVER_OPTIONS = "timeout:1 attempts:1";
 
 /** The passwords a Patroni member needs; they reach only its 0600 secrets file. */
 export interface PatroniSecrets {
@@ -104,7 +112,7 @@ export function createPatroniMember(
       image: args.image,
       user: "postgres",
       entrypoints: ["patroni", `${CONFIG_DIR}/patroni`],
-      envs: ["LANG=C.UTF-8"],
+      envs: ["LANG=C.UTF-8", `RES_OPTIONS=${RESOLVER_OPTIONS}`],
       mounts: [
         { type: "volume", source: data.name, target: DATA_DIR },
         { type: "volume", source: config.name, target: CONFIG_DIR, readOnly: true },

@@ -133,6 +133,8 @@ describe("automatic mode resources", () => {
     const member = containers.find((r) => r.inputs.name === "pg-2")!;
     expect(member.inputs.user).toBe("postgres");
     expect(member.inputs.entrypoints).toEqual(["patroni", "/config/patroni"]);
+    // A cut-off leader must not spend longer than ttl waiting on Docker's resolver.
+    expect(member.inputs.envs).toContain("RES_OPTIONS=timeout:1 attempts:1");
     expect(member.inputs.ports).toEqual([
       { internal: 5432, external: 7001, ip: "127.0.0.1", protocol: "tcp" },
     ]);

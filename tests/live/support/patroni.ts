@@ -169,3 +169,63 @@ export function median(values: readonly number[]): number {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
+
+/**
+ * Every `intervalMs`, asks each container over its local socket whether PostgreSQL would take
+ * a write (primary and transaction_read_only off; a stopped server or a failed exec counts as
+ * no) and keeps the answers with the time the round started.
+ */
+export class WritableTimeline {
+  readonly rounds: { at: number; writable: string[] }[] = [];
+  private running = true;
+  private readonly done: Promise<void>;
+
+  constructor(containers: readonly string[], superuser: string, intervalMs = 200) {
+    const ask = async (c: string): Promise<boolean> => {
+      const r = await docker(
+        [
+          "exec",
+          "-u",
+          "postgres",
+          c,
+          "psql",
+          "-X",
+          "-A",
+          "-t",
+          "-q",
+          "-U",
+          superuser,
+          "-d",
+          "postgres",
+          "-c",
+          "select not pg_is_in_recovery() and current_setting('transaction_read_only') = 'off'",
+        ],
+        { allowFailure: true, timeoutMs: 5000 },
+      ).catch(() => undefined);
+      return r !== undefined && r.code === 0 && r.stdout.trim() === "t";
+    };
+    this.done = (async () => {
+      while (this.running) {
+        const at = Date.now();
+        const states = await Promise.all(containers.map(ask));
+        this.rounds.push({ at, writable: containers.filter((_, i) => states[i]) });
+        await sleep(intervalMs);
+      }
+    })();
+  }
+
+  /** Rounds in which more than one container would take a write. */
+  overlaps(): { at: number; writable: string[] }[] {
+    return this.rounds.filter((r) => r.writable.length > 1);
+  }
+
+  /** Start of the first round from `from` on in which `pred` holds (undefined: none yet). */
+  firstAt(from: number, pred: (writable: string[]) => boolean): number | undefined {
+    return this.rounds.find((r) => r.at >= from && pred(r.writable))?.at;
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.done;
+  }
+}
