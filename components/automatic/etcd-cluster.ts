@@ -67,6 +67,8 @@ export interface EtcdClusterArgs {
   /** The engine image's ID (it carries Debian's etcd-server). */
   readonly image: pulumi.Input<string>;
   readonly network: pulumi.Input<string>;
+  /** Created first: nothing that holds data exists before the image. */
+  readonly after: pulumi.Resource;
 }
 
 /**
@@ -83,7 +85,12 @@ export function createEtcdCluster(
     const volume = new docker.Volume(
       `${name}-etcd-${m}-data`,
       { name: etcdVolumeName(args.cluster, m), labels },
-      { parent, deleteBeforeReplace: true, ignoreChanges: ["labels", "driver", "driverOpts"] },
+      {
+        parent,
+        dependsOn: [args.after],
+        deleteBeforeReplace: true,
+        ignoreChanges: ["labels", "driver", "driverOpts"],
+      },
     );
     return new docker.Container(
       `${name}-etcd-${m}`,

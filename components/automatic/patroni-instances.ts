@@ -48,6 +48,8 @@ export interface PatroniMemberArgs {
   readonly secrets: PatroniSecrets;
   /** Created before the member: the etcd cluster, and the preferred leader's member. */
   readonly dependsOn: pulumi.Resource[];
+  /** Created first: nothing that holds data exists before the image. */
+  readonly after: pulumi.Resource;
   /** Container names of every member (for the ready check's REST client). */
   readonly members: string;
 }
@@ -70,6 +72,7 @@ export function createPatroniMember(
   ];
   const keepsData = {
     parent,
+    dependsOn: [args.after],
     deleteBeforeReplace: true,
     ignoreChanges: ["labels", "driver", "driverOpts"],
   };
@@ -81,7 +84,7 @@ export function createPatroniMember(
   const config = new docker.Volume(
     `${name}-${n}-config`,
     { name: configVolumeName(cluster, n), labels },
-    { parent, deleteBeforeReplace: true },
+    { parent, dependsOn: [args.after], deleteBeforeReplace: true },
   );
   const configure = new command.local.Command(
     `${name}-${n}-configure`,

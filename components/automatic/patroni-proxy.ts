@@ -31,6 +31,8 @@ export interface PatroniProxyArgs {
   readonly endpointPort: number;
   readonly image: pulumi.Input<string>;
   readonly network: pulumi.Input<string>;
+  /** Created first: nothing that holds data exists before the image. */
+  readonly after: pulumi.Resource;
 }
 
 /**
@@ -47,7 +49,7 @@ export function createPatroniProxy(
   const volume = new docker.Volume(
     `${name}-proxy-config`,
     { name: proxyConfigVolumeName(args.cluster), labels },
-    { parent, deleteBeforeReplace: true },
+    { parent, dependsOn: [args.after], deleteBeforeReplace: true },
   );
   const configure = new command.local.Command(
     `${name}-proxy-configure`,

@@ -53,6 +53,7 @@ export function buildAutomaticReplicaSet(
     members: settings.etcdMembers,
     image,
     network: args.network.name,
+    after: args.image,
   });
 
   // The preferred leader starts first, so that it bootstraps the cluster; the others clone it.
@@ -65,6 +66,7 @@ export function buildAutomaticReplicaSet(
       archiveVolume: args.archiveVolume,
       secrets: args.secrets,
       dependsOn,
+      after: args.image,
       members: members.join(" "),
     });
   const first = member(settings.primary, etcd);
@@ -97,6 +99,7 @@ export function buildAutomaticReplicaSet(
     endpointPort: settings.endpointPort,
     image,
     network: args.network.name,
+    after: args.image,
   });
   const endpoints = endpointsCheck(
     parent,

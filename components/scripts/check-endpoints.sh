@@ -8,18 +8,26 @@
 require_env CONTAINER PRIMARY_CONTAINER STANDBY_COUNT SUPERUSER
 
 require_container "$CONTAINER"
+probe_user=$(docker exec "$CONTAINER" sed -n 's/^PROBE_USER=//p' /config/proxy.env)
 through() {
   docker exec -e PGPASSFILE=/config/probe.pgpass -e PGCONNECT_TIMEOUT=2 "$CONTAINER" \
     psql -X -A -t -w -h 127.0.0.1 -p "$1" -d postgres -c 'select pg_is_in_recovery()' \
-    -U "$(docker exec "$CONTAINER" sed -n 's/^PROBE_USER=//p' /config/proxy.env)" 2>/dev/null
+    -U "$probe_user" 2>/dev/null
 }
 writes_reach_primary() { [ "$(through 5432)" = f ]; }
 reads_reach_standby() { [ "$(through 5433)" = t ]; }
+# HAProxy counts a server up until its first health checks fail (a new or re-resolved one
+# too) and spreads connections over every server it counts up, so one right answer proves
+# little: twice as many connections in a row as there are instances must all get it.
+each_of_several() {
+  local i
+  for ((i = 0; i < 2 * (STANDBY_COUNT + 1); i++)); do "$@" || return 1; done
+}
 
-wait_for 120 "the read-write endpoint to reach $PRIMARY_CONTAINER" writes_reach_primary ||
+wait_for 120 "the read-write endpoint to reach $PRIMARY_CONTAINER" each_of_several writes_reach_primary ||
   fail "the read-write endpoint does not reach a writable instance; see: docker logs $CONTAINER"
 if [ "$STANDBY_COUNT" -gt 0 ]; then
-  wait_for 120 "the read-only endpoint to reach a standby" reads_reach_standby ||
+  wait_for 120 "the read-only endpoint to reach a standby" each_of_several reads_reach_standby ||
     fail "the read-only endpoint does not reach a standby; see: docker logs $CONTAINER"
 fi
 log "endpoints: read-write reaches the primary, read-only reaches $([ "$STANDBY_COUNT" -gt 0 ] && echo 'a standby' || echo 'the primary (no standbys)')"

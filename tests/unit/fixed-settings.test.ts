@@ -84,6 +84,13 @@ describe("fixed-settings guard in the graph", () => {
       expect(resources.find((r) => r.name === "postgres-image")?.dependencies).toEqual([
         "postgres-fixed-settings",
       ]);
+      // Everything that holds data waits for the image, so for the guard too.
+      const holders = resources.filter(
+        (r) => r.type === "docker:index/volume:Volume" || r.type === "docker:index/network:Network",
+      );
+      expect(holders.length).toBeGreaterThan(3);
+      for (const r of holders)
+        expect([r.name, r.dependencies]).toEqual([r.name, ["postgres-image"]]);
       const passwords = resources.filter(
         (r) => r.type === "random:index/randomPassword:RandomPassword",
       );
