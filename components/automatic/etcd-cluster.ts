@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 
 import { CLUSTER_LABEL } from "../names";
+import { rolloutImage } from "./rollout-image";
 
 /** etcd's client and peer ports on the cluster network; neither is published on the host. */
 export const ETCD_CLIENT_PORT = 2379;
@@ -69,6 +70,8 @@ export interface EtcdClusterArgs {
   readonly network: pulumi.Input<string>;
   /** Created first: nothing that holds data exists before the image. */
   readonly after: pulumi.Resource;
+  /** Patroni members' container names. */
+  readonly patroniMembers: string[];
 }
 
 /**
@@ -81,7 +84,9 @@ export function createEtcdCluster(
   args: EtcdClusterArgs,
 ): docker.Container[] {
   const labels = [{ label: CLUSTER_LABEL, value: args.cluster }];
-  return memberNumbers(args.members).map((m) => {
+  const containers: docker.Container[] = [];
+  for (const m of memberNumbers(args.members)) {
+    const before = containers[containers.length - 1];
     const volume = new docker.Volume(
       `${name}-etcd-${m}-data`,
       { name: etcdVolumeName(args.cluster, m), labels },
@@ -92,12 +97,23 @@ export function createEtcdCluster(
         ignoreChanges: ["labels", "driver", "driverOpts"],
       },
     );
-    return new docker.Container(
+    // A new image reaches one member at a time, so that the others keep a quorum.
+    const image = before
+      ? rolloutImage(parent, {
+          resourceName: `${name}-etcd-${m}-image`,
+          kind: "etcd",
+          image: args.image,
+          previous: etcdContainerName(args.cluster, m - 1),
+          members: args.patroniMembers,
+          dependsOn: [before],
+        })
+      : args.image;
+    const container = new docker.Container(
       `${name}-etcd-${m}`,
       {
         name: etcdContainerName(args.cluster, m),
         hostname: etcdContainerName(args.cluster, m),
-        image: args.image,
+        image,
         user: "etcd",
         entrypoints: ["etcd"],
         command: etcdArguments(args.cluster, args.members, m),
@@ -113,5 +129,7 @@ export function createEtcdCluster(
       },
       { parent, deleteBeforeReplace: true },
     );
-  });
+    containers.push(container);
+  }
+  return containers;
 }

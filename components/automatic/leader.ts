@@ -73,14 +73,15 @@ export function dynamicConfigCommand(
 
 /**
  * `primary` names the preferred leader: a Patroni switchover to it when the member list or
- * the preference changes and it does not lead already. A failover Patroni made by itself is
- * left alone until one of those changes.
+ * the preference changes, or a member was re-created (a new cluster, an image rollout), and it
+ * does not lead already. A failover Patroni made by itself is left alone until then.
  */
 export function switchoverCommand(
   parent: pulumi.Resource,
   name: string,
   args: PatroniCommandArgs,
   preferred: string,
+  containerIds: pulumi.Input<string>[],
   dependsOn: pulumi.Resource[],
 ): command.local.Command {
   return new command.local.Command(
@@ -92,6 +93,7 @@ export function switchoverCommand(
         API_PASSWORD: args.apiPassword,
         PREFERRED: preferred,
         TIMEOUT_SECONDS: String(CHECK_SECONDS),
+        CONTAINER_IDS: pulumi.all(containerIds).apply((ids) => ids.join(" ")),
       }),
       create: scriptCommand("patroni", "switchover"),
       logging: "none",

@@ -54,6 +54,13 @@ export interface PatroniMemberArgs {
   readonly members: string;
 }
 
+/** A member's container and the Command that waits until its PostgreSQL runs. */
+export interface PatroniMember {
+  readonly instance: number;
+  readonly container: docker.Container;
+  readonly ready: command.local.Command;
+}
+
 /**
  * One instance run by Patroni: the manual mode's container name, volumes and published port,
  * with Patroni as PID 1 (as the postgres user) bootstrapping, cloning, rewinding and electing.
@@ -63,7 +70,7 @@ export function createPatroniMember(
   parent: pulumi.Resource,
   name: string,
   args: PatroniMemberArgs,
-): { instance: number; container: docker.Container; ready: command.local.Command } {
+): PatroniMember {
   const { settings, instance: n } = args;
   const cluster = settings.clusterName;
   const labels = [

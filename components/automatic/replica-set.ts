@@ -16,7 +16,8 @@ import {
   switchoverCommand,
 } from "./leader";
 import { dynamicConfig } from "./patroni-config";
-import { createPatroniMember, PatroniSecrets } from "./patroni-instances";
+import { createPatroniMember, PatroniMember, PatroniSecrets } from "./patroni-instances";
+import { rolloutImage } from "./rollout-image";
 import { createPatroniProxy } from "./patroni-proxy";
 
 /** What the shared part of PostgresReplicaSet hands to the automatic mode. */
@@ -54,27 +55,41 @@ export function buildAutomaticReplicaSet(
     image,
     network: args.network.name,
     after: args.image,
+    patroniMembers: members,
   });
 
-  // The preferred leader starts first, so that it bootstraps the cluster; the others clone it.
-  const member = (n: number, dependsOn: pulumi.Resource[]) =>
-    createPatroniMember(parent, name, {
-      settings,
-      instance: n,
-      image,
-      network: args.network.name,
-      archiveVolume: args.archiveVolume,
-      secrets: args.secrets,
-      dependsOn,
-      after: args.image,
-      members: members.join(" "),
-    });
-  const first = member(settings.primary, etcd);
-  const others = numbers
-    .filter((n) => n !== settings.primary)
-    .map((n) => member(n, [...etcd, first.ready]));
-  // In instance order, whichever started first: the checks' inputs must not change with primary.
-  const all = [first, ...others].sort((a, b) => a.instance - b.instance);
+  // The order a new image reaches the members: the replicas, then the preferred leader, one
+  // at a time (rolloutImage). Whichever member starts first bootstraps the cluster; the
+  // switchover below then hands the lead to the preferred one.
+  const rolloutOrder = [...numbers.filter((n) => n !== settings.primary), settings.primary];
+  const rollout: PatroniMember[] = [];
+  for (const n of rolloutOrder) {
+    const before = rollout[rollout.length - 1];
+    rollout.push(
+      createPatroniMember(parent, name, {
+        settings,
+        instance: n,
+        image: before
+          ? rolloutImage(parent, {
+              resourceName: `${name}-${n}-image`,
+              kind: "member",
+              image,
+              previous: containerName(cluster, before.instance),
+              members,
+              dependsOn: [before.container],
+            })
+          : image,
+        network: args.network.name,
+        archiveVolume: args.archiveVolume,
+        secrets: args.secrets,
+        dependsOn: etcd,
+        after: args.image,
+        members: members.join(" "),
+      }),
+    );
+  }
+  // In instance order: the checks' inputs must not change with primary.
+  const all = [...rollout].sort((a, b) => a.instance - b.instance);
 
   const commandArgs: PatroniCommandArgs = {
     members,
@@ -91,7 +106,14 @@ export function buildAutomaticReplicaSet(
     all.map((m) => m.ready),
   );
   const config = dynamicConfigCommand(parent, name, commandArgs, dynamicConfig(settings), [check]);
-  const switchover = switchoverCommand(parent, name, commandArgs, preferred, [check, config]);
+  const switchover = switchoverCommand(
+    parent,
+    name,
+    commandArgs,
+    preferred,
+    all.map((m) => m.container.id),
+    [check, config],
+  );
 
   const proxy = createPatroniProxy(parent, name, {
     cluster,

@@ -139,11 +139,15 @@ export function buildManualReplicaSet(
   configureInstance(settings.primary, [...configure.values()]);
 
   const containers = new Map<number, docker.Container>();
-  const createContainer = (n: number, dependsOn: pulumi.Resource[]) => {
+  const createContainer = (
+    n: number,
+    dependsOn: pulumi.Resource[],
+    image: pulumi.Input<string> = instanceImage,
+  ) => {
     const instance = createInstanceContainer(parent, name, {
       settings,
       n,
-      image: instanceImage,
+      image,
       network: network.name,
       dataVolume: dataVolumes.get(n)!.name,
       configVolume: configVolumes.get(n)!.name,
@@ -155,8 +159,35 @@ export function buildManualReplicaSet(
     return instance;
   };
 
-  const primaryInstance = createContainer(settings.primary, [configure.get(settings.primary)!]);
+  // A standby's container clones itself from the primary at its first start (instance.sh), so
+  // it needs no resource of the primary's: standbys come before the primary in the graph, and
+  // a new image reaches them first.
+  const standbyInstances = new Map(
+    standbyNumbers.map((n) => [n, createContainer(n, [configure.get(n)!])]),
+  );
   const primaryName = containerName(cluster, settings.primary);
+  const standbyContainers = standbyNumbers.map((n) => standbyInstances.get(n)!.container);
+  // The primary takes a new image only once every standby runs it (primary-image.sh).
+  const primaryImage = new command.local.Command(
+    `${name}-primary-image`,
+    {
+      ...scriptArgs("primary-image", {
+        IMAGE: instanceImage,
+        STANDBYS: standbyNumbers.map((n) => containerName(cluster, n)).join(" "),
+        SUPERUSER: settings.superuser,
+        TIMEOUT_SECONDS: "600",
+      }),
+      update: scriptCommand("primary-image", "update"),
+      // The script compares the image with the one it printed before.
+      addPreviousOutputInEnv: true,
+    },
+    { parent, dependsOn: standbyContainers },
+  ).stdout;
+  const primaryInstance = createContainer(
+    settings.primary,
+    [configure.get(settings.primary)!],
+    primaryImage,
+  );
 
   const promote = new command.local.Command(
     `${name}-promote`,
@@ -193,6 +224,7 @@ export function buildManualReplicaSet(
   const clusterChecks: pulumi.Resource[] = [roles];
 
   for (const n of standbyNumbers) {
+    const standby = standbyInstances.get(n)!;
     const slot = settings.replicationSlots
       ? new command.local.Command(
           `${name}-${n}-slot`,
@@ -224,11 +256,9 @@ export function buildManualReplicaSet(
       }),
       {
         parent,
-        dependsOn: [roles, promote, configure.get(n)!, ...(slot ? [slot] : [])],
+        dependsOn: [roles, promote, configure.get(n)!, standby.ready, ...(slot ? [slot] : [])],
       },
     );
-
-    const standby = createContainer(n, [join, configure.get(n)!]);
 
     const streaming = new command.local.Command(
       `${name}-${n}-streaming`,
@@ -261,7 +291,7 @@ export function buildManualReplicaSet(
       REPLICATION_USER: settings.replicationUser,
       REWIND_USER: settings.rewindUser,
       CONTAINER_IDS: pulumi
-        .all([...containers.values()].map((c) => c.id))
+        .all(numbers.map((n) => containers.get(n)!.id))
         .apply((ids) => ids.join(" ")),
     }),
     { parent, dependsOn: clusterChecks },
@@ -285,7 +315,7 @@ export function buildManualReplicaSet(
       STANDBY_COUNT: String(standbyNumbers.length),
       SUPERUSER: settings.superuser,
       CONTAINER_IDS: pulumi
-        .all([proxy.container.id, ...[...containers.values()].map((c) => c.id)])
+        .all([proxy.container.id, ...numbers.map((n) => containers.get(n)!.id)])
         .apply((ids) => ids.join(" ")),
     }),
     { parent, dependsOn: [check, proxy.container] },

@@ -106,7 +106,12 @@ start() {
   chmod 0644 /etc/cron.d/postgres-replication-backup
   log "scheduled full backups of $CLUSTER: $SCHEDULE (UTC)"
   first_backup &
-  exec cron -f
+  cron -f &
+  cron_pid=$!
+  # As PID 1 this shell ignores a signal it has no handler for: without one, docker stop (a
+  # replacement, scale change or destroy) would wait out its whole timeout before killing.
+  trap 'kill "$cron_pid" 2>/dev/null; exit 0' TERM INT
+  wait "$cron_pid"
 }
 
 case "${1:-}" in

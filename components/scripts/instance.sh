@@ -8,7 +8,6 @@
 #   instance.sh rewind                   make a former primary (or a diverged standby) follow
 #                                        the primary again: pg_rewind, else a fresh clone
 #   instance.sh reclone                  discard /data and clone again
-#   instance.sh join stopped|new         clone, rewind or nothing, as the volume needs
 set -eu
 
 # shellcheck source=/dev/null
@@ -120,6 +119,32 @@ repair_slot() {
     log "could not create slot $SLOT on $PRIMARY_HOST; streaming waits for the next deployment"
 }
 
+# A new standby's container starts together with its primary, before the deployment has
+# created the replication role and the standby's slot there: the clone waits for both. The
+# deployment's readiness check bounds the wait and shows this log.
+primary_ready_for_clone() {
+  conninfo="host=$PRIMARY_HOST port=5432 user=$REPLICATION_USER passfile=/config/replication.pgpass replication=true connect_timeout=3"
+  if [ -z "$SLOT" ]; then
+    as_postgres psql -X -A -t -d "$conninfo" -c IDENTIFY_SYSTEM >/dev/null 2>&1
+    return
+  fi
+  case "$(as_postgres psql -X -A -t -d "$conninfo" -c "READ_REPLICATION_SLOT $SLOT" 2>/dev/null)" in
+    "physical|"[0-9A-F]*) return 0 ;;
+    *) return 1 ;;
+  esac
+}
+
+wait_for_primary() {
+  waited=0
+  until primary_ready_for_clone; do
+    if [ $((waited % 100)) = 0 ]; then
+      log "waiting for $PRIMARY_HOST to accept $REPLICATION_USER${SLOT:+ and hold slot $SLOT}"
+    fi
+    waited=$((waited + 1))
+    sleep 0.1
+  done
+}
+
 # WAL position of a replication peer ("hi/lo" hex), empty when it does not answer.
 peer_lsn() {
   as_postgres psql -X -A -t -F ' ' -d "host=$1 port=5432 user=$REPLICATION_USER passfile=/config/replication.pgpass replication=true connect_timeout=3" \
@@ -201,6 +226,7 @@ start() {
     if [ ! -s "$PGDATA/PG_VERSION" ]; then
       # Never let the image's entrypoint initdb here: that would be a second, empty primary.
       log "standby with an empty data directory"
+      wait_for_primary
       clone
     elif [ ! -f "$PGDATA/standby.signal" ]; then
       # A former primary coming back after a failover: it must not accept writes until it has
@@ -217,22 +243,6 @@ start() {
   exec docker-entrypoint.sh "$@"
 }
 
-# join stopped|new: what join-standby.sh needs done to this volume before its standby runs.
-# "stopped": the instance's container exists and is stopped; "new": it has no container yet.
-join() {
-  if [ ! -s "$PGDATA/PG_VERSION" ]; then
-    clone
-  elif [ ! -f "$PGDATA/standby.signal" ]; then
-    rewind
-  elif [ "$1" = stopped ]; then
-    # It was stopped because it could not follow the primary, or before this run: either way
-    # its history may have diverged.
-    rewind
-  else
-    log "the data volume holds a standby; its container will start from it"
-  fi
-}
-
 reclone() {
   prepare_data_dir
   wipe_data_dir
@@ -246,9 +256,8 @@ case "$command" in
   clone) clone ;;
   rewind) rewind ;;
   reclone) reclone ;;
-  join) join "${1:?join needs stopped or new}" ;;
   *)
-    log "usage: instance.sh start|clone|rewind|reclone|join"
+    log "usage: instance.sh start|clone|rewind|reclone"
     exit 2
     ;;
 esac

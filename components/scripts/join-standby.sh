@@ -1,6 +1,6 @@
-# Makes an instance a streaming standby of the primary. Runs before the instance's container
-# is first created, and again whenever the primary changes.
-#   empty data volume                        -> base backup (pg_basebackup -Fp -Xs -R)
+# Makes an instance a streaming standby of the primary. Runs once its container accepts
+# connections (a new standby's container clones itself at its first start: instance.sh), and
+# again whenever the primary changes.
 #   running standby streaming from primary   -> nothing to do
 #   former primary, or a diverged standby    -> stop it, pg_rewind (else a fresh clone), start
 # Environment: CLUSTER, CONTAINER, IMAGE, NETWORK, DATA_VOLUME, CONFIG_VOLUME, ARCHIVE_VOLUME
@@ -26,17 +26,12 @@ if container_running "$CONTAINER"; then
   docker stop "$CONTAINER" >/dev/null
 fi
 
-# What the data volume holds decides (instance.sh join): empty -> base backup; a primary, or a
-# standby whose container was stopped (it may have diverged) -> pg_rewind; a standby without a
-# container -> nothing, its container starts from it. One throwaway container both looks and
-# acts: each one costs a container start, which is most of an empty cluster's clone.
-if container_exists "$CONTAINER"; then
-  run_instance_script join stopped
-else
-  run_instance_script join new
-fi
+# A primary, or a standby that was stopped because it did not follow (it may have diverged):
+# pg_rewind, else a fresh base backup (an empty volume gets one at once).
+require_container "$CONTAINER"
+run_instance_script rewind
 
-if container_exists "$CONTAINER" && ! container_running "$CONTAINER"; then
+if ! container_running "$CONTAINER"; then
   docker start "$CONTAINER" >/dev/null
   log "$CONTAINER started"
   # pg_rewind can succeed and still leave a history the primary's timeline does not contain;

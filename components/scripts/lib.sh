@@ -72,3 +72,88 @@ run_instance_script() {
     --label "postgres-replication.cluster=$CLUSTER" "${mounts[@]}" \
     "$IMAGE" /config/instance.sh "$@"
 }
+
+# wait_ready CONTAINER SECONDS: until a just-created instance container accepts connections;
+# fails at once, with its reason, when its entrypoint guard refused to start it
+# (/config/instance.sh) or PostgreSQL exited, or when it waits to clone from a primary that
+# cannot start.
+wait_ready() {
+  local container=$1 timeout=$2
+  local deadline=$((SECONDS + timeout)) next_report=$((SECONDS + 15))
+  local restarts_before tries=0 refusal state status restarts
+  require_container "$container"
+  # A container that failed before this run (a first start that failed, then a fixed
+  # configuration) gets one more start; one that fails after it is not retried here.
+  restarts_before=$(docker container inspect -f '{{.RestartCount}}' "$container")
+  until instance_ready "$container"; do
+    tries=$((tries + 1))
+    # The probe runs every POLL_SECONDS; the reasons to give up are looked for about twice a
+    # second, which is soon enough for a container that will not start.
+    if ((tries % 4 != 1)); then
+      sleep "$POLL_SECONDS"
+      continue
+    fi
+    # docker exec prints its own failures (a container restarting) on stdout: only the
+    # guard's own message counts.
+    refusal=$(docker exec "$container" cat /tmp/postgres-replication-refused 2>/dev/null || true)
+    case "$refusal" in
+      "$container cannot start"*) fail "$refusal" ;;
+    esac
+    state=$(docker container inspect -f '{{.State.Status}} {{.RestartCount}}' "$container" 2>/dev/null) ||
+      fail "container $container vanished while starting"
+    read -r status restarts <<<"$state"
+    if [ "$status" = restarting ] && ((restarts > restarts_before)); then status=crashing; fi
+    case "$status" in
+      exited | dead | crashing)
+        log "$container stopped while starting (status: $status); its last log lines:"
+        docker logs --tail 15 "$container" 2>&1 | sed 's/^/  | /' >&2
+        fail "$container did not start; fix the cause above, then run pulumi up again"
+        ;;
+    esac
+    check_clone_source "$container"
+    if ((SECONDS >= deadline)); then
+      docker logs --tail 15 "$container" 2>&1 | sed 's/^/  | /' >&2
+      fail "$container did not accept connections within ${timeout}s; see: docker logs $container"
+    fi
+    if ((SECONDS >= next_report)); then
+      log "still waiting for $container to accept connections ($(docker logs --tail 1 "$container" 2>&1 | cut -c1-120))"
+      next_report=$((SECONDS + 15))
+    fi
+    sleep "$POLL_SECONDS"
+  done
+  log "$container accepts connections"
+}
+
+# Over TCP: the image's first-start initialisation runs a server on the socket only. One
+# docker exec per try: the check runs often, and every exec costs CPU the starting server needs.
+instance_ready() {
+  docker exec -u postgres -e SUPERUSER "$1" /bin/sh -c \
+    'pg_isready -q -h 127.0.0.1 -p 5432 -t 2 && psql -X -q -At -U "$SUPERUSER" -d postgres -c "select 1"' \
+    >/dev/null 2>&1
+}
+
+# A new standby clones from its primary at its first start and waits for it until then: when
+# that primary cannot start (or was never created), waiting on would only end in a timeout.
+# An instance that holds data, or is the primary, is not held to this.
+clone_source_missing_since=""
+check_clone_source() {
+  local container=$1 primary status refusal
+  docker exec "$container" test -s /data/PG_VERSION 2>/dev/null && return 0
+  primary=$(docker exec "$container" /bin/sh -c '. /config/instance.env && [ "$ROLE" = standby ] && echo "$PRIMARY_HOST"' 2>/dev/null) || return 0
+  [ -n "$primary" ] || return 0
+  status=$(docker container inspect -f '{{.State.Status}}' "$primary" 2>/dev/null) || status=missing
+  case "$status" in
+    missing)
+      clone_source_missing_since=${clone_source_missing_since:-$SECONDS}
+      ((SECONDS - clone_source_missing_since < 60)) ||
+        fail "$container waits to clone from $primary, whose container was not created; fix the error reported for it, then run pulumi up again"
+      ;;
+    exited | dead | restarting)
+      fail "$container waits to clone from $primary, which is $status; see: docker logs $primary"
+      ;;
+  esac
+  refusal=$(docker exec "$primary" cat /tmp/postgres-replication-refused 2>/dev/null || true)
+  case "$refusal" in
+    "$primary cannot start"*) fail "$container cannot clone: $refusal" ;;
+  esac
+}

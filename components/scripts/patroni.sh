@@ -7,8 +7,12 @@
 #               restart the members that need it (replicas first)
 #   switchover  make PREFERRED the leader unless it already is
 #   endpoints   the proxy (PROXY) sends writes to the leader and reads to a replica
+#   image       print IMAGE, the image of the next member (KIND: member or etcd) in the
+#               rollout order; as an update to a new IMAGE, only once the one before it
+#               (CONTAINER) runs that image
 # Environment: CLUSTER, MEMBERS (container names), ETCD_CONTAINER, API_USER, the secret
-#   API_PASSWORD, SUPERUSER, DATABASE, CONTAINER, DYNAMIC_CONFIG, PREFERRED, TIMEOUT_SECONDS.
+#   API_PASSWORD, SUPERUSER, DATABASE, CONTAINER, DYNAMIC_CONFIG, PREFERRED, TIMEOUT_SECONDS,
+#   IMAGE, KIND.
 
 # The REST client: prints the response body; exits 1 on a status other than 2xx, 2 when the
 # API does not answer. Credentials come from the environment (docker exec -e NAME copies them).
@@ -85,12 +89,63 @@ member_ready() {
   [ "$(printf '%s' "$body" | json_eval "d.get('state', '')")" = running ]
 }
 
+# Like member_ready, but gives up at once (exit) when the member cannot start: its container
+# stopped or restarts, or Patroni could not start PostgreSQL (an image that cannot run it).
+member_ready_or_failing() {
+  local status state
+  member_ready && return 0
+  status=$(docker container inspect -f '{{.State.Status}}' "$CONTAINER" 2>/dev/null) ||
+    fail "container $CONTAINER vanished while starting"
+  state=$(API_PASSWORD='' rest "$CONTAINER" GET /patroni 2>/dev/null | json_eval "d.get('state', '')" 2>/dev/null) || state=""
+  case "$status/$state" in
+    exited/* | dead/* | restarting/* | */"start failed" | */crashed)
+      log "$CONTAINER cannot run (container: $status${state:+, Patroni: $state}); its last log lines:"
+      docker logs --tail 15 "$CONTAINER" 2>&1 | sed 's/^/  | /' >&2
+      fail "$CONTAINER did not start; fix the cause above, then run pulumi up again"
+      ;;
+  esac
+  return 1
+}
+
+# An etcd member answers as healthy (it is part of a quorum again); gives up at once when its
+# container stopped or restarts.
+etcd_member_ready_or_failing() {
+  local status
+  docker exec "$CONTAINER" etcdctl --command-timeout=3s endpoint health >/dev/null 2>&1 && return 0
+  status=$(docker container inspect -f '{{.State.Status}}' "$CONTAINER" 2>/dev/null) ||
+    fail "container $CONTAINER vanished while starting"
+  case "$status" in
+    exited | dead | restarting)
+      docker logs --tail 15 "$CONTAINER" 2>&1 | sed 's/^/  | /' >&2
+      fail "$CONTAINER did not start (container: $status); fix the cause above, then run pulumi up again"
+      ;;
+  esac
+  return 1
+}
+
 case "${1:-}" in
 ready)
   require_env CONTAINER MEMBERS TIMEOUT_SECONDS
   require_container "$CONTAINER"
-  wait_for "$TIMEOUT_SECONDS" "Patroni on $CONTAINER to run PostgreSQL (docker logs $CONTAINER)" member_ready
+  wait_for "$TIMEOUT_SECONDS" "Patroni on $CONTAINER to run PostgreSQL (docker logs $CONTAINER)" member_ready_or_failing
   log "$CONTAINER: Patroni runs PostgreSQL"
+  ;;
+image)
+  require_env IMAGE CONTAINER TIMEOUT_SECONDS
+  # The rollout waits only when the image changes (the previous run printed the old one).
+  if [ "${2:-}" = update ] && [ "${PULUMI_COMMAND_STDOUT:-}" != "$IMAGE" ]; then
+    running=$(docker container inspect -f '{{.Image}}' "$CONTAINER" 2>/dev/null) ||
+      fail "container $CONTAINER does not exist (removed outside Pulumi?); run \`pulumi up --refresh\`, then pulumi up"
+    [ "$running" = "$IMAGE" ] || fail "$CONTAINER runs $running, not the new image $IMAGE; run pulumi up again"
+    case "${KIND:-member}" in
+      etcd) runs=etcd_member_ready_or_failing ;;
+      *) runs=member_ready_or_failing ;;
+    esac
+    (wait_for "$TIMEOUT_SECONDS" "$CONTAINER to run on the new image" "$runs") ||
+      fail "$CONTAINER cannot run the new image $IMAGE, so the ones after it keep the old one; fix \`image\` (or set it back) and run pulumi up again"
+    log "$CONTAINER runs the new image; the next one follows"
+  fi
+  printf '%s\n' "$IMAGE"
   ;;
 check)
   require_env MEMBERS ETCD_CONTAINER SUPERUSER DATABASE TIMEOUT_SECONDS
@@ -190,6 +245,6 @@ print("t" if cur.fetchone()[0] else "f")' "$PROXY" "$2" "$SUPERUSER" 2>/dev/null
   log "endpoints: read-write reaches the leader, read-only a replica"
   ;;
 *)
-  fail "usage: patroni.sh ready|check|config|switchover|endpoints"
+  fail "usage: patroni.sh ready|check|config|switchover|endpoints|image"
   ;;
 esac

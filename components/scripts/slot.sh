@@ -13,19 +13,19 @@ SQL
   exit 0
 fi
 
-# delete: the standby is gone, so its slot would only hold WAL back.
+# delete: the standby is gone, or going: its container is deleted independently of this (the
+# container clones itself and so does not wait for the slot), so a walsender may still use the
+# slot; it is ended first. The slot would otherwise only hold WAL back.
 if ! container_running "$PRIMARY_CONTAINER" || ! accepts_sql "$PRIMARY_CONTAINER"; then
   log "$PRIMARY_CONTAINER is not running; nothing to drop"
   exit 0
 fi
-slot_inactive() {
-  [ "$(psql_in "$PRIMARY_CONTAINER" -v slot="$SLOT" <<'SQL'
-SELECT count(*) FROM pg_replication_slots WHERE slot_name = :'slot' AND active;
-SQL
-  )" = 0 ]
-}
-wait_for 30 "slot $SLOT to be released" slot_inactive || fail "slot $SLOT is still in use"
-psql_in "$PRIMARY_CONTAINER" -v slot="$SLOT" <<'SQL' >/dev/null
+drop_slot() {
+  psql_in "$PRIMARY_CONTAINER" -v slot="$SLOT" <<'SQL' >/dev/null 2>&1
+SELECT pg_terminate_backend(active_pid, 5000) FROM pg_replication_slots
+WHERE slot_name = :'slot' AND active_pid IS NOT NULL;
 SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = :'slot';
 SQL
+}
+wait_for 30 "slot $SLOT to be dropped" drop_slot || fail "slot $SLOT is still in use on $PRIMARY_CONTAINER"
 log "replication slot $SLOT dropped on $PRIMARY_CONTAINER"

@@ -18,14 +18,14 @@ import { LiveDeployment } from "./drivers/live-driver";
 const SCENARIO_TIMEOUT = 10 * 60 * 1000;
 const timed = (title: string, started: number) => timedStep(title, started, "scenario");
 
-function notSame(result: UpResult): string[] {
+export function notSame(result: UpResult): string[] {
   return Object.entries(result.actions)
     .filter(([, action]) => action !== "same")
     .map(([name, action]) => `${name}:${action}`);
 }
 
 /** The message of a failed `up`. */
-async function failureOf(run: Promise<unknown>): Promise<string> {
+export async function failureOf(run: Promise<unknown>): Promise<string> {
   try {
     await run;
   } catch (e) {
@@ -45,7 +45,7 @@ async function slotsOn(c: Cluster, n: number): Promise<string[]> {
 
 const slotOf = (cluster: string, n: number) => `${cluster.replace(/-/g, "_")}_${n}`;
 
-async function withDeployment(
+export async function withDeployment(
   driver: ScenarioDriver,
   name: string,
   body: (deployment: Deployment) => Promise<void>,

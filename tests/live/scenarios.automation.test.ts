@@ -1,4 +1,5 @@
 import { AutomationDeployment, automationUnavailableReason } from "./drivers/automation-driver";
+import { imageChangeScenarios } from "./image-change";
 import { replicaSetScenarios, safetyScenarios } from "./scenarios";
 
 // Runs wherever the Pulumi CLI and Docker exist; elsewhere (this project's CI among them: no
@@ -15,4 +16,5 @@ if (unavailable) process.stderr.write(`Skipping the Automation API scenarios: ${
   };
   replicaSetScenarios(driver);
   safetyScenarios(driver);
+  imageChangeScenarios(driver);
 });

@@ -175,6 +175,45 @@ describe("automatic mode resources", () => {
     }
   });
 
+  test("a new image reaches the members one at a time, the replicas first and the preferred leader last", async () => {
+    const resources = await deploy({ standbys: 2, primary: 2 });
+    const byName = (name: string) => resources.find((r) => r.name === name)!;
+    // What the mocks' engine-image Command prints.
+    const engineImage = "sha256:engine-image";
+    // Rollout order 1, 3, 2: member 1 takes the image as it is, each next one through a pin
+    // that waits for the member before it.
+    expect(byName("pg-1").inputs.image).toBe(engineImage);
+    expect(resources.map((r) => r.name)).not.toContain("pg-1-image");
+    for (const [member, before] of [
+      [3, 1],
+      [2, 3],
+    ]) {
+      const pin = byName(`pg-${member}-image`);
+      expect(byName(`pg-${member}`).dependencies).toContain(`pg-${member}-image`);
+      expect(pin.dependencies).toContain(`pg-${before}`);
+      expect(env(pin).CONTAINER).toBe(`pg-${before}`);
+      expect(env(pin).IMAGE).toBe(engineImage);
+      expect(pin.inputs.update).toMatch(/patroni image update$/);
+      expect(pin.inputs.addPreviousOutputInEnv).toBe(true);
+      expect(byName(`pg-${member}`).inputs.image).toBe(engineImage);
+    }
+    // etcd the same way, one member at a time, so that the others keep a quorum.
+    expect(byName("pg-etcd-1").inputs.image).toBe(engineImage);
+    for (const m of [2, 3]) {
+      const pin = byName(`pg-etcd-${m}-image`);
+      expect(byName(`pg-etcd-${m}`).dependencies).toContain(`pg-etcd-${m}-image`);
+      expect(pin.dependencies).toContain(`pg-etcd-${m - 1}`);
+      expect([env(pin).KIND, env(pin).CONTAINER]).toEqual(["etcd", `pg-etcd-${m - 1}`]);
+    }
+    // No member waits for another's readiness: whichever starts first bootstraps, and the
+    // switchover (which runs again whenever a member is re-created) hands the lead to 2.
+    for (const n of [1, 2, 3]) {
+      expect(byName(`pg-${n}`).dependencies.filter((d) => /-ready$/.test(d))).toEqual([]);
+    }
+    expect(env(byName("pg-switchover")).PREFERRED).toBe("pg-2");
+    expect(env(byName("pg-switchover")).CONTAINER_IDS).toBe("pg-1-id pg-2-id pg-3-id");
+  });
+
   test("scaling changes no input of the proxy or of existing members", async () => {
     const small = await deploy({ standbys: 1 });
     const large = await deploy({ standbys: 3 });

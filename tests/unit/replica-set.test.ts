@@ -48,12 +48,22 @@ const byName = (resources: RegisteredResource[], name: string): RegisteredResour
 const dependsOn = (resources: RegisteredResource[], from: string, to: string) =>
   byName(resources, from).dependencies.includes(byName(resources, to).name);
 const env = (r: RegisteredResource) => (r.inputs.environment ?? {}) as Record<string, string>;
+/** Whether `from` waits for `to`, directly or through other resources. */
+const reaches = (resources: RegisteredResource[], from: string, to: string): boolean => {
+  const seen = new Set<string>();
+  const walk = (name: string): boolean =>
+    byName(resources, name).dependencies.some(
+      (d) => d === to || (!seen.has(d) && (seen.add(d), walk(d))),
+    );
+  return walk(from);
+};
 
 function expectedInventory(standbys: number): string[] {
   const names = [
     "postgres",
     "postgres-network",
     "postgres-fixed-settings",
+    "postgres-primary-image",
     "postgres-image",
     "postgres-image-id",
     "postgres-backup-repository",
@@ -180,7 +190,7 @@ describe("inventory", () => {
     const { resources } = await deploy({ standbys: 1, backup: noBackups });
     for (const r of instanceContainers(resources)) {
       expect(r.inputs.image).toBe("sha256:pinned-image");
-      expect(r.dependencies).toContain("postgres-image-id");
+      expect(reaches(resources, r.name, "postgres-image-id")).toBe(true);
       expect(r.dependencies).not.toContain("postgres-image");
     }
     const pin = byName(resources, "postgres-image-id");
@@ -235,13 +245,45 @@ describe("ordering", () => {
       expect(dependsOn(resources, `postgres-${n}-join`, "postgres-promote")).toBe(true);
       expect(dependsOn(resources, `postgres-${n}-join`, `postgres-${n}-slot`)).toBe(true);
       expect(dependsOn(resources, `postgres-${n}-join`, `postgres-${n}-configure`)).toBe(true);
-      expect(dependsOn(resources, `postgres-${n}`, `postgres-${n}-join`)).toBe(true);
+      expect(dependsOn(resources, `postgres-${n}-join`, `postgres-${n}-ready`)).toBe(true);
       expect(dependsOn(resources, `postgres-${n}-streaming`, `postgres-${n}-ready`)).toBe(true);
       expect(dependsOn(resources, "postgres-check", `postgres-${n}-streaming`)).toBe(true);
       expect(dependsOn(resources, "postgres-check", `postgres-${n}-slot`)).toBe(true);
     }
     expect(dependsOn(resources, "postgres-roles", "postgres-promote")).toBe(true);
     expect(dependsOn(resources, "postgres-1", "postgres-1-configure")).toBe(true);
+  });
+
+  test("a standby's container waits for nothing of the primary's: it clones itself at its first start", async () => {
+    const { resources } = await deploy({ standbys: 2 });
+    const primaryResources = [
+      "postgres-1",
+      "postgres-1-ready",
+      "postgres-promote",
+      "postgres-roles",
+    ];
+    for (const n of [2, 3]) {
+      for (const p of [...primaryResources, `postgres-${n}-slot`, `postgres-${n}-join`]) {
+        expect([n, p, reaches(resources, `postgres-${n}`, p)]).toEqual([n, p, false]);
+      }
+      expect(dependsOn(resources, `postgres-${n}`, `postgres-${n}-configure`)).toBe(true);
+    }
+  });
+
+  test("a new image reaches the primary only through a Command that waits for every standby", async () => {
+    const { resources } = await deploy({ standbys: 2 });
+    const pin = byName(resources, "postgres-primary-image");
+    expect(byName(resources, "postgres-1").inputs.image).toBe("sha256:engine-image");
+    expect(dependsOn(resources, "postgres-1", "postgres-primary-image")).toBe(true);
+    expect(pin.dependencies).toEqual(expect.arrayContaining(["postgres-2", "postgres-3"]));
+    expect(env(pin).IMAGE).toBe("sha256:engine-image");
+    expect(env(pin).STANDBYS).toBe("postgres-2 postgres-3");
+    expect(pin.inputs.update).toMatch(/primary-image update$/);
+    // The update compares the new image with the one printed before.
+    expect(pin.inputs.addPreviousOutputInEnv).toBe(true);
+    for (const n of [2, 3]) {
+      expect(reaches(resources, `postgres-${n}`, "postgres-primary-image")).toBe(false);
+    }
   });
 
   test("the primary is configured after the standbys, so a restart reaches it last", async () => {
@@ -259,10 +301,10 @@ describe("security", () => {
 
   test("published ports bind to bindAddress, one per instance from hostPort", async () => {
     const { resources } = await deploy({ standbys: 2, hostPort: 6000, bindAddress: "127.0.0.2" });
-    const ports = instanceContainers(resources).map(
-      (r) => r.inputs.ports as { ip: string; external: number; internal: number }[],
-    );
-    expect(ports.flat()).toEqual([
+    const ports = instanceContainers(resources)
+      .flatMap((r) => r.inputs.ports as { ip: string; external: number; internal: number }[])
+      .sort((a, b) => a.external - b.external);
+    expect(ports).toEqual([
       { internal: 5432, external: 6000, ip: "127.0.0.2", protocol: "tcp" },
       { internal: 5432, external: 6001, ip: "127.0.0.2", protocol: "tcp" },
       { internal: 5432, external: 6002, ip: "127.0.0.2", protocol: "tcp" },
@@ -317,8 +359,9 @@ describe("security", () => {
       for (const secret of secrets) expect(text).not.toContain(secret);
       // The providers quote the command line in every failure message: one short line.
       expect([r.name, String(r.inputs.create).length < 120]).toEqual([r.name, true]);
-      // Only the fixed-settings guard reads its previous output (one short line).
-      const readsPrevious = r.name === "postgres-fixed-settings";
+      // Only the fixed-settings guard and the primary's image pin read their previous output
+      // (one short line each).
+      const readsPrevious = ["postgres-fixed-settings", "postgres-primary-image"].includes(r.name);
       expect([r.name, r.inputs.addPreviousOutputInEnv]).toEqual([r.name, readsPrevious]);
       const holdsSecret = Object.values(env(r)).some((v) => secrets.includes(v));
       if (holdsSecret) {
@@ -382,10 +425,19 @@ describe("scaling", () => {
       const largeByName = new Map(large.map((r) => [r.name, r]));
       // The closing checks cover every instance, so they are the resources that change; so
       // does the backup container, which mounts every instance's data volume.
-      const checks = ["postgres-check", "postgres-endpoints", "postgres-backup"];
+      // The primary's image pin lists the standbys it waits for on an image change; it
+      // re-runs, but its image (what the primary's container takes) stays.
+      const checks = [
+        "postgres-check",
+        "postgres-endpoints",
+        "postgres-backup",
+        "postgres-primary-image",
+      ];
       for (const r of small.filter((x) => !checks.includes(x.name))) {
         expect([r.name, largeByName.get(r.name)?.inputs]).toEqual([r.name, r.inputs]);
       }
+      const pin = "postgres-primary-image";
+      expect(env(largeByName.get(pin)!).IMAGE).toBe(env(byName(small, pin)).IMAGE);
       expect(large.length).toBeGreaterThan(small.length);
     },
   );

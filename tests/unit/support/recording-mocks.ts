@@ -110,6 +110,10 @@ export function installMocks(): void {
         if (args.name.endsWith("-image-id")) state.stdout = "sha256:pinned-image";
         if (args.name.endsWith("-proxy-image")) state.stdout = "sha256:proxy-image";
         if (args.name.endsWith("-engine-image")) state.stdout = "sha256:engine-image";
+        // What the rollout pins (primary-image.sh, patroni.sh image) print: the image given.
+        if (/-(primary|\d+)-image$/.test(args.name)) {
+          state.stdout = (state.environment as Record<string, unknown>).IMAGE;
+        }
         return { id: `${args.name}-id`, state };
       },
       call(args: pulumi.runtime.MockCallArgs) {
