@@ -13,6 +13,7 @@ const KNOWN_SECONDS = {
   "faults.live.test.ts": 700,
   "automatic.live.test.ts": 300,
   "backup.live.test.ts": 250,
+  "image-change.live.test.ts": 400,
   "harness.test.ts": 130,
 };
 
