@@ -70,8 +70,6 @@ export interface EtcdClusterArgs {
   readonly network: pulumi.Input<string>;
   /** Created first: nothing that holds data exists before the image. */
   readonly after: pulumi.Resource;
-  /** Patroni members' container names. */
-  readonly patroniMembers: string[];
 }
 
 /**
@@ -101,10 +99,9 @@ export function createEtcdCluster(
     const image = before
       ? rolloutImage(parent, {
           resourceName: `${name}-etcd-${m}-image`,
+          cluster: args.cluster,
           kind: "etcd",
           image: args.image,
-          previous: etcdContainerName(args.cluster, m - 1),
-          members: args.patroniMembers,
           dependsOn: [before],
         })
       : args.image;

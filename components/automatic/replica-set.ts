@@ -55,7 +55,6 @@ export function buildAutomaticReplicaSet(
     image,
     network: args.network.name,
     after: args.image,
-    patroniMembers: members,
   });
 
   // The order a new image reaches the members: the replicas, then the preferred leader, one
@@ -72,10 +71,9 @@ export function buildAutomaticReplicaSet(
         image: before
           ? rolloutImage(parent, {
               resourceName: `${name}-${n}-image`,
+              cluster,
               kind: "member",
               image,
-              previous: containerName(cluster, before.instance),
-              members,
               dependsOn: [before.container],
             })
           : image,

@@ -9,21 +9,19 @@ const ROLLOUT_STEP_SECONDS = 600;
 export interface RolloutImageArgs {
   /** Resource name of this Command. */
   readonly resourceName: string;
-  /** What the container before this one runs: a Patroni member or an etcd member. */
+  readonly cluster: string;
+  /** What the containers of this rollout run: Patroni members or etcd members. */
   readonly kind: "member" | "etcd";
   readonly image: pulumi.Input<string>;
-  /** Container name of the one before this one in the rollout order. */
-  readonly previous: string;
-  /** Patroni members' container names (the REST client runs in one of them). */
-  readonly members: string[];
-  /** The container before this one: replaced first. */
+  /** The container before this one in the rollout order: replaced first. */
   readonly dependsOn: pulumi.Resource[];
 }
 
 /**
  * The image of a container that comes after another in a rollout order: the configured one,
- * but a new image reaches it only once the one before it runs that image (patroni.sh image),
- * so a rollout stops one container at a time and never goes past one that cannot run it.
+ * but a new image reaches it only once those before it run that image (patroni.sh image), so
+ * a rollout stops one container at a time and never goes past one that cannot run it. Its
+ * inputs change with the image only: the order lives in the dependency on the one before.
  */
 export function rolloutImage(
   parent: pulumi.Resource,
@@ -35,8 +33,7 @@ export function rolloutImage(
       ...scriptArgs("patroni", {
         IMAGE: args.image,
         KIND: args.kind,
-        CONTAINER: args.previous,
-        MEMBERS: args.members.join(" "),
+        CLUSTER: args.cluster,
         TIMEOUT_SECONDS: String(ROLLOUT_STEP_SECONDS),
       }),
       create: scriptCommand("patroni", "image"),

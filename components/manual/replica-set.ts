@@ -173,7 +173,7 @@ export function buildManualReplicaSet(
     {
       ...scriptArgs("primary-image", {
         IMAGE: instanceImage,
-        STANDBYS: standbyNumbers.map((n) => containerName(cluster, n)).join(" "),
+        CLUSTER: cluster,
         SUPERUSER: settings.superuser,
         TIMEOUT_SECONDS: "600",
       }),

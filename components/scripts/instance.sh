@@ -216,6 +216,8 @@ refuse_empty_primary() {
 }
 
 start() {
+  # Each start decides anew (the file outlives a restart).
+  rm -f /tmp/postgres-replication-refused
   if [ "$ROLE" = primary ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
     refuse_empty_primary
   fi

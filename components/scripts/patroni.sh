@@ -7,9 +7,9 @@
 #               restart the members that need it (replicas first)
 #   switchover  make PREFERRED the leader unless it already is
 #   endpoints   the proxy (PROXY) sends writes to the leader and reads to a replica
-#   image       print IMAGE, the image of the next member (KIND: member or etcd) in the
-#               rollout order; as an update to a new IMAGE, only once the one before it
-#               (CONTAINER) runs that image
+#   image       print IMAGE, the image of the next container (KIND: member or etcd) in the
+#               rollout order; as an update to a new IMAGE, only once those before it (every
+#               one of CLUSTER's containers of that kind already on IMAGE) run on it
 # Environment: CLUSTER, MEMBERS (container names), ETCD_CONTAINER, API_USER, the secret
 #   API_PASSWORD, SUPERUSER, DATABASE, CONTAINER, DYNAMIC_CONFIG, PREFERRED, TIMEOUT_SECONDS,
 #   IMAGE, KIND.
@@ -131,19 +131,31 @@ ready)
   log "$CONTAINER: Patroni runs PostgreSQL"
   ;;
 image)
-  require_env IMAGE CONTAINER TIMEOUT_SECONDS
-  # The rollout waits only when the image changes (the previous run printed the old one).
+  require_env IMAGE CLUSTER TIMEOUT_SECONDS
+  # The rollout waits only when the image changes (the previous run printed the old one). The
+  # containers are found by label, not listed in the environment: an input that changed with
+  # scaling or roles would make every preview show a member as replaced.
   if [ "${2:-}" = update ] && [ "${PULUMI_COMMAND_STDOUT:-}" != "$IMAGE" ]; then
-    running=$(docker container inspect -f '{{.Image}}' "$CONTAINER" 2>/dev/null) ||
-      fail "container $CONTAINER does not exist (removed outside Pulumi?); run \`pulumi up --refresh\`, then pulumi up"
-    [ "$running" = "$IMAGE" ] || fail "$CONTAINER runs $running, not the new image $IMAGE; run pulumi up again"
+    MEMBERS=$(docker ps -a --filter "label=postgres-replication.cluster=$CLUSTER" \
+      --filter label=postgres-replication.instance --format '{{.Names}}' | sort)
     case "${KIND:-member}" in
-      etcd) runs=etcd_member_ready_or_failing ;;
-      *) runs=member_ready_or_failing ;;
+      etcd)
+        runs=etcd_member_ready_or_failing
+        containers=$(docker ps -a --filter "label=postgres-replication.cluster=$CLUSTER" \
+          --format '{{.Names}}' | grep -E "^$CLUSTER-etcd-[0-9]+\$" | sort || true)
+        ;;
+      *)
+        runs=member_ready_or_failing
+        containers=$MEMBERS
+        ;;
     esac
-    (wait_for "$TIMEOUT_SECONDS" "$CONTAINER to run on the new image" "$runs") ||
-      fail "$CONTAINER cannot run the new image $IMAGE, so the ones after it keep the old one; fix \`image\` (or set it back) and run pulumi up again"
-    log "$CONTAINER runs the new image; the next one follows"
+    # Those already on the new image: the ones before this one in the rollout order.
+    for CONTAINER in $containers; do
+      [ "$(docker container inspect -f '{{.Image}}' "$CONTAINER")" = "$IMAGE" ] || continue
+      (wait_for "$TIMEOUT_SECONDS" "$CONTAINER to run on the new image" "$runs") ||
+        fail "$CONTAINER cannot run the new image $IMAGE, so the ones after it keep the old one; fix \`image\` (or set it back) and run pulumi up again"
+      log "$CONTAINER runs the new image"
+    done
   fi
   printf '%s\n' "$IMAGE"
   ;;

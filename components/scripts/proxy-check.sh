@@ -11,6 +11,6 @@ case "${HAPROXY_PROXY_NAME:-}" in
   standbys) want=t ;;
   *) exit 2 ;;
 esac
-in_recovery=$(PGPASSFILE=/config/probe.pgpass PGCONNECT_TIMEOUT=2 psql -X -A -t -w \
+in_recovery=$(PGPASSFILE=/config/probe.pgpass PGCONNECT_TIMEOUT=4 psql -X -A -t -w \
   -h "$3" -p "$4" -U "$PROBE_USER" -d postgres -c 'select pg_is_in_recovery()' 2>/dev/null) || exit 1
 [ "$in_recovery" = "$want" ]

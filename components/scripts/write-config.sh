@@ -69,7 +69,17 @@ if ! container_running "$CONTAINER"; then
   exit 0
 fi
 if docker exec "$CONTAINER" test -e /tmp/postgres-replication-refused 2>/dev/null; then
+  if [ "$ROLE" = standby ]; then
+    # It refused to start as an empty primary; as a standby it clones at its start.
+    log "$CONTAINER refused to start as the primary; restarting it as a standby"
+    docker restart -t 10 "$CONTAINER" >/dev/null
+    exit 0
+  fi
   log "$CONTAINER refused to start (see: docker logs $CONTAINER); the new configuration applies when it starts"
+  exit 0
+fi
+if ! docker exec "$CONTAINER" test -s /data/PG_VERSION 2>/dev/null; then
+  log "$CONTAINER has no data yet (it waits to clone from its primary); the new configuration applies when it starts"
   exit 0
 fi
 wait_for 60 "$CONTAINER to accept connections" accepts_sql "$CONTAINER"

@@ -73,7 +73,8 @@ describeLive("backups with pgBackRest (live harness)", () => {
       await eventually(async () => (await health()) === "healthy", "no first backup", 120_000);
       timed("first backup seen healthy", firstStarted, "backup");
       const first = await backupInfo();
-      expect(first).toHaveLength(1);
+      // The schedule (every minute here) may have added one already when `up` ran long.
+      expect(first.length).toBeGreaterThanOrEqual(1);
       expect(first[0].type).toBe("full");
 
       // backup-now prints the label of the backup it took.

@@ -191,8 +191,11 @@ describe("automatic mode resources", () => {
       const pin = byName(`pg-${member}-image`);
       expect(byName(`pg-${member}`).dependencies).toContain(`pg-${member}-image`);
       expect(pin.dependencies).toContain(`pg-${before}`);
-      expect(env(pin).CONTAINER).toBe(`pg-${before}`);
-      expect(env(pin).IMAGE).toBe(engineImage);
+      expect([env(pin).KIND, env(pin).CLUSTER, env(pin).IMAGE]).toEqual([
+        "member",
+        "pg",
+        engineImage,
+      ]);
       expect(pin.inputs.update).toMatch(/patroni image update$/);
       expect(pin.inputs.addPreviousOutputInEnv).toBe(true);
       expect(byName(`pg-${member}`).inputs.image).toBe(engineImage);
@@ -203,7 +206,7 @@ describe("automatic mode resources", () => {
       const pin = byName(`pg-etcd-${m}-image`);
       expect(byName(`pg-etcd-${m}`).dependencies).toContain(`pg-etcd-${m}-image`);
       expect(pin.dependencies).toContain(`pg-etcd-${m - 1}`);
-      expect([env(pin).KIND, env(pin).CONTAINER]).toEqual(["etcd", `pg-etcd-${m - 1}`]);
+      expect([env(pin).KIND, env(pin).CLUSTER]).toEqual(["etcd", "pg"]);
     }
     // No member waits for another's readiness: whichever starts first bootstraps, and the
     // switchover (which runs again whenever a member is re-created) hands the lead to 2.
@@ -214,9 +217,18 @@ describe("automatic mode resources", () => {
     expect(env(byName("pg-switchover")).CONTAINER_IDS).toBe("pg-1-id pg-2-id pg-3-id");
   });
 
-  test("scaling changes no input of the proxy or of existing members", async () => {
+  test("scaling or a new preferred leader changes no input of the proxy, existing members or the rollout pins", async () => {
     const small = await deploy({ standbys: 1 });
     const large = await deploy({ standbys: 3 });
+    const otherLeader = await deploy({ standbys: 3, primary: 3 });
+    const inputsOf = (resources: RegisteredResource[], name: string) =>
+      [name, resources.find((r) => r.name === name)?.inputs] as const;
+    // Rollout orders 2, 3, 4, 1 and 1, 2, 4, 3: pins 3 and 4 exist in both.
+    for (const name of ["pg-3-image", "pg-4-image", "pg-etcd-2-image", "pg-etcd-3-image"]) {
+      expect(inputsOf(otherLeader, name)).toEqual(inputsOf(large, name));
+    }
+    expect(inputsOf(small, "pg-1-image")).toEqual(inputsOf(large, "pg-1-image"));
+    expect(inputsOf(large, "pg-1-image")[1]).toBeDefined();
     for (const name of ["pg-proxy", "pg-1", "pg-2", "pg-etcd-1", "pg-1-configure"]) {
       const a = small.find((r) => r.name === name)!;
       const b = large.find((r) => r.name === name)!;
