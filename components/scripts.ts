@@ -23,7 +23,9 @@ export type CommandScript =
   | "backup-write-config"
   | "backup-stanza"
   | "backup-kept"
-  | "fixed-settings";
+  | "fixed-settings"
+  | "restore-check"
+  | "restore";
 
 /** Environment variable that carries a Command's script text. */
 export const SCRIPT_VARIABLE = "POSTGRES_REPLICATION_SCRIPT";

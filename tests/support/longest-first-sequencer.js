@@ -13,6 +13,7 @@ const KNOWN_SECONDS = {
   "faults.live.test.ts": 700,
   "automatic.live.test.ts": 300,
   "backup.live.test.ts": 250,
+  "restore.live.test.ts": 300,
   "harness.test.ts": 130,
 };
 
