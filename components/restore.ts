@@ -28,11 +28,15 @@ export function createRestoreCheck(
 ): command.local.Command {
   return new command.local.Command(
     `${name}-restore-check`,
-    scriptArgs("restore-check", {
-      ...restoreEnvironment(args.restore),
-      CLUSTER: args.cluster,
-      IMAGE: args.engineImage,
-    }),
+    {
+      ...scriptArgs("restore-check", {
+        ...restoreEnvironment(args.restore),
+        CLUSTER: args.cluster,
+        IMAGE: args.engineImage,
+      }),
+      // The same restore, checked before, is not checked again (see the script).
+      addPreviousOutputInEnv: true,
+    },
     { parent },
   );
 }

@@ -3,10 +3,18 @@
 # a source repository volume that is missing or holds no backup, and a target before the end
 # of the source's first backup or after its last archived WAL. Prints what it found.
 # Environment: CLUSTER, IMAGE (with pgBackRest), SOURCE_VOLUME, RESTORE_FROM, RESTORE_TARGET
-#   ("latest" or a UTC timestamp), TARGET_EPOCH_MS (empty for latest).
+#   ("latest" or a UTC timestamp), TARGET_EPOCH_MS (empty for latest), PULUMI_COMMAND_STDOUT.
 require_env CLUSTER IMAGE SOURCE_VOLUME RESTORE_FROM RESTORE_TARGET
 
 utc() { date -u -d "@$1" '+%Y-%m-%d %H:%M:%S+00'; }
+
+# This very restore passed before (the provider hands the previous output over as
+# PULUMI_COMMAND_STDOUT): a new image reruns this command, and the cluster now has its data.
+found_before="restore $RESTORE_FROM from $SOURCE_VOLUME to $RESTORE_TARGET:"
+if [[ ${PULUMI_COMMAND_STDOUT:-} == "$found_before"* ]]; then
+  printf '%s\n' "$PULUMI_COMMAND_STDOUT"
+  exit 0
+fi
 
 # This cluster's volumes from an earlier deployment: a restore only creates a new cluster.
 mounts=()
@@ -21,7 +29,7 @@ if ((${#mounts[@]} > 0)); then
       fi
     done')
   if [ -n "$holding" ]; then
-    fail "restore: cluster $CLUSTER already has data (volumes: $(echo $holding)); a restore only creates a new cluster. Choose another clusterName, or remove restore; to start over under this name: pulumi destroy, then docker volume rm $(echo $holding)"
+    fail "restore: cluster $CLUSTER already has data (volumes: $(echo $holding)); a restore only creates a new cluster. Choose another clusterName, or set restore back (or remove it); to start over under this name: pulumi destroy, then docker volume rm $CLUSTER-backup if it was kept"
   fi
 fi
 

@@ -175,6 +175,8 @@ describeLive("restore from a pgBackRest repository (live harness)", () => {
           new RegExp(`--stanza=${PITR} archive-get`),
         );
       }
+      const autoConf = await docker(["exec", `${PITR}-1`, "cat", "/data/postgresql.auto.conf"]);
+      expect(autoConf.stdout).not.toMatch(/restore_command|recovery_target|restore-source/);
       await deployment(PITR).destroy();
       await removeLeftovers(PITR);
 

@@ -473,6 +473,8 @@ describe("backups", () => {
       TARGET_EPOCH_MS: String(Date.UTC(2026, 10, 27, 20, 15)),
     });
     expect(dependsOn(resources, "copy-restore-check", "copy-engine-image")).toBe(true);
+    // It compares with what it printed before: the same restore is not refused on a new image.
+    expect(byName(resources, "copy-restore-check").inputs.addPreviousOutputInEnv).toBe(true);
     for (const r of resources.filter((x) => x.type === VOLUME || x.type === NETWORK)) {
       expect(dependsOn(resources, r.name, "copy-restore-check")).toBe(true);
     }
