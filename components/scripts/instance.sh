@@ -263,7 +263,7 @@ restore() {
   if ! out=$(as_postgres pgbackrest --config=/config/pgbackrest.conf --stanza="$RESTORE_FROM" \
     --log-level-console=warn "$@" restore 2>&1); then
     wipe_data_dir
-    log "pgBackRest could not restore $RESTORE_FROM: $(printf '%s\n' "$out" | grep -E 'ERROR|WARN' | head -n 3)"
+    log "pgBackRest could not restore $RESTORE_FROM: $(printf '%s\n' "$out" | grep -E 'ERROR|WARN' | head -n 3 | tr '\n' ' ' | sed 's/ *$//')"
     exit 1
   fi
   # Recovery on the local socket only, with this instance's configuration: restore_command
@@ -292,7 +292,7 @@ restore() {
 # restore_failed LOG: PostgreSQL's reason, and an empty data directory for the next try.
 restore_failed() {
   as_postgres pg_ctl --pgdata="$PGDATA" --mode=immediate stop >/dev/null 2>&1 || true
-  reason=$(grep -E 'FATAL|PANIC' "$1" | tail -n 2 | sed 's/^.*\(FATAL\|PANIC\): *//' | tr '\n' ' ')
+  reason=$(grep -E 'FATAL|PANIC' "$1" | tail -n 2 | sed 's/^.*\(FATAL\|PANIC\): *//' | tr '\n' ' ' | sed 's/ *$//')
   wipe_data_dir
   tail -n 5 "$1" >&2
   log "recovery of $RESTORE_FROM to $RESTORE_TARGET failed: ${reason:-see the log above}"

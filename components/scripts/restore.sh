@@ -21,10 +21,15 @@ docker volume inspect "$SOURCE_VOLUME" >/dev/null 2>&1 ||
 runner="$CLUSTER-restore"
 docker rm -f "$runner" >/dev/null 2>&1 || true
 started=$SECONDS
-docker run --rm --name "$runner" --network none --user root --entrypoint /bin/sh \
+if ! out=$(docker run --rm --name "$runner" --network none --user root --entrypoint /bin/sh \
   --label "postgres-replication.cluster=$CLUSTER" \
   -v "$DATA_VOLUME:/data" -v "$CONFIG_VOLUME:/config" -v "$ARCHIVE_VOLUME:/mnt/server/archive" \
   -v "$SOURCE_VOLUME:/mnt/restore-source:ro" -e RESTORE_FROM -e RESTORE_TARGET \
-  "$IMAGE" /config/instance.sh restore ||
-  fail "restore of $RESTORE_FROM ($RESTORE_TARGET) into $DATA_VOLUME failed (reason above); the data volume was left empty"
+  "$IMAGE" /config/instance.sh restore 2>&1); then
+  log "$out"
+  # instance.sh says why last.
+  reason=$(tail -n 1 <<<"$out" | sed 's/^\[[^]]*\] //')
+  fail "restore: $reason. The data volume $DATA_VOLUME was left empty; fix restore (restore.target, restore.fromCluster) and run up again"
+fi
+log "$out"
 log "restored $RESTORE_FROM ($RESTORE_TARGET) into $DATA_VOLUME in $((SECONDS - started))s"

@@ -181,15 +181,17 @@ describeLive("restore from a pgBackRest repository (live harness)", () => {
       await removeLeftovers(PITR);
 
       // A target the archived WAL never reaches (no commit after it): PostgreSQL's reason fails
-      // `up` before the primary's container exists; the data volume is left empty, and a
-      // destroy leaves nothing.
+      // `up` before the primary's container exists, and the data volume is left empty; with
+      // another target the next `up` restores; a destroy leaves nothing.
       t0 = Date.now();
       const failing = deployment(`${REFUSED}-recovery`);
       await expect(
         failing.up(
           base(REFUSED, 16580, { restore: { fromCluster: SOURCE, target: afterLastCommit } }),
         ),
-      ).rejects.toThrow(/recovery ended before configured recovery target was reached/);
+      ).rejects.toThrow(
+        /restore: recovery of pra-rst-src to .* failed: recovery ended before configured recovery target was reached\. The data volume pra-rst-err-1-data was left empty/,
+      );
       timed("failed restore", t0, "restore");
       const left = await labelledObjects(REFUSED);
       // No instance container, and no restore container left running.
@@ -206,6 +208,12 @@ describeLive("restore from a pgBackRest repository (live harness)", () => {
         "ls -A /data | wc -l",
       ]);
       expect(dataLeft.stdout.trim()).toBe("0");
+      // A reachable target next: the same stack restores again.
+      const retried = new Cluster(
+        REFUSED,
+        await failing.up(base(REFUSED, 16580, { restore: { fromCluster: SOURCE, target } })),
+      );
+      expect(await rows(retried, 1)).toBe("a1,a2");
       await failing.destroy();
       expect(await labelledObjects(REFUSED)).toEqual([]);
       await removeLeftovers(REFUSED);
