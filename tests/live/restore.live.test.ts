@@ -178,6 +178,15 @@ describeLive("restore from a pgBackRest repository (live harness)", () => {
       }
       const autoConf = await docker(["exec", `${PITR}-1`, "cat", "/data/postgresql.auto.conf"]);
       expect(autoConf.stdout).not.toMatch(/restore_command|recovery_target|restore-source/);
+      const owner = await docker([
+        "exec",
+        `${PITR}-1`,
+        "stat",
+        "-c",
+        "%U %a",
+        "/data/postgresql.auto.conf",
+      ]);
+      expect(owner.stdout.trim()).toBe("postgres 600");
       await deployment(PITR).destroy();
       // A destroy keeps the restored cluster's own repository and nothing else.
       expect(await labelledObjects(PITR, { includeKept: true })).toEqual([`volume ${PITR}-backup`]);
