@@ -223,8 +223,44 @@ export function isRestoreTarget(target: unknown): boolean {
   );
 }
 
+/** A restore target as pgBackRest and PostgreSQL are given it, and the instant it names. */
+export interface RestoreTargetTime {
+  /** `YYYY-MM-DD HH:MM:SS[.ffffff]+00`: the same instant in UTC, in a form both parse. */
+  readonly text: string;
+  /** Milliseconds since the Unix epoch (fractions of a millisecond dropped). */
+  readonly epochMs: number;
+}
+
+/**
+ * The instant a timestamp target names, in UTC; undefined for `latest` or a value that
+ * isRestoreTarget refuses.
+ */
+export function restoreTargetTime(target: unknown): RestoreTargetTime | undefined {
+  if (target === "latest" || !isRestoreTarget(target)) return undefined;
+  const m = TIMESTAMP_WITH_ZONE.exec((target as string).trim())!;
+  const [year, month, day, hour, minute] = [m[1], m[2], m[3], m[4], m[5]].map(Number);
+  const second = Number(m[7] ?? "0");
+  const fraction = m[8] ? m[8].slice(1) : "";
+  const zone = m[9];
+  let offsetMinutes = 0;
+  if (zone !== "Z") {
+    const digits = zone.slice(1).replace(":", "");
+    offsetMinutes = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || "0");
+    if (zone.startsWith("-")) offsetMinutes = -offsetMinutes;
+  }
+  const wholeMs = Date.UTC(year, month - 1, day, hour, minute, second) - offsetMinutes * 60_000;
+  const epochMs = wholeMs + Number((fraction + "000").slice(0, 3));
+  const utc = new Date(wholeMs).toISOString().slice(0, 19).replace("T", " ");
+  return { text: `${utc}${fraction ? `.${fraction}` : ""}+00`, epochMs };
+}
+
 /** Problems with a normalised `restore` value (undefined: no restore); empty when valid. */
-export function restoreProblems(restore: unknown, clusterName: unknown, backup: unknown): string[] {
+export function restoreProblems(
+  restore: unknown,
+  clusterName: unknown,
+  backup: unknown,
+  failover?: unknown,
+): string[] {
   if (restore === undefined) return [];
   if (!isPlainObject(restore)) {
     return [
@@ -251,7 +287,12 @@ export function restoreProblems(restore: unknown, clusterName: unknown, backup: 
         'time zone such as "2026-11-27 20:15:00+00" or "2026-11-27T20:15:00Z"',
     );
   }
-  if (isPlainObject(backup) && backup.enabled === false) {
+  if (failover === "automatic") {
+    problems.push(
+      "restore: is not available with failover: automatic yet; restore into a cluster with " +
+        "failover: manual (the default), or remove restore",
+    );
+  } else if (isPlainObject(backup) && backup.enabled === false) {
     problems.push(
       "restore: is not allowed with backup.enabled: false; a restored cluster continues the " +
         "source's history in a pgBackRest repository of its own",

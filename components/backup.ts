@@ -27,17 +27,33 @@ export function backupConfigVolumeName(cluster: string): string {
   return `${cluster}-backup-config`;
 }
 
-/** pgbackrest.conf for every instance and the backup container; the stanza is the cluster. */
+/** Where the throwaway restore container mounts the source cluster's repository, read-only. */
+export const RESTORE_SOURCE_PATH = "/mnt/restore-source";
+
+/**
+ * pgbackrest.conf for every instance and the backup container; the stanza is the cluster. A
+ * restored cluster's file also names the source's stanza, whose repository is another path.
+ */
 export function renderPgbackrestConf(settings: ReplicaSetSettings): string {
-  return renderTemplate(readTemplate("pgbackrest.conf"), {
-    stanza: settings.clusterName,
-    repositoryVolume: backupVolumeName(settings.clusterName),
-    repositoryPath: REPOSITORY_PATH,
-    retentionFull: String(settings.backup.retentionFull),
-    dataDirectory: DATA_DIR,
-    port: String(POSTGRES_PORT),
-    superuser: settings.superuser,
-  });
+  const source = settings.restore
+    ? renderTemplate(readTemplate("pgbackrest-restore.conf"), {
+        sourceStanza: settings.restore.fromCluster,
+        sourceVolume: backupVolumeName(settings.restore.fromCluster),
+        sourcePath: RESTORE_SOURCE_PATH,
+        dataDirectory: DATA_DIR,
+      })
+    : "";
+  return (
+    renderTemplate(readTemplate("pgbackrest.conf"), {
+      stanza: settings.clusterName,
+      repositoryVolume: backupVolumeName(settings.clusterName),
+      repositoryPath: REPOSITORY_PATH,
+      retentionFull: String(settings.backup.retentionFull),
+      dataDirectory: DATA_DIR,
+      port: String(POSTGRES_PORT),
+      superuser: settings.superuser,
+    }) + source
+  );
 }
 
 /** archive_command and restore_command through pgBackRest's repository. */

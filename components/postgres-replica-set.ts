@@ -5,11 +5,13 @@ import * as random from "@pulumi/random";
 
 import { buildAutomaticReplicaSet } from "./automatic/replica-set";
 import { createBackupRepository } from "./backup";
+import { engineImage } from "./engine-image";
 import { buildManualReplicaSet } from "./manual/replica-set";
 import { CLUSTER_LABEL, archiveVolumeName } from "./names";
+import { createRestoreCheck } from "./restore";
 import { InstanceInfo } from "./role-outputs";
 import { scriptArgs } from "./scripts";
-import { ReplicaSetSettings, SettingsError, resolveSettings } from "./settings";
+import { ReplicaSetSettings, resolveSettings } from "./settings";
 
 export const REPLICA_SET_TYPE = "postgres-replication:index:PostgresReplicaSet";
 
@@ -70,13 +72,6 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
     super(REPLICA_SET_TYPE, name, {}, opts);
     const { superuserPassword, replicationPassword, rewindPassword, ...given } = args;
     const settings = resolveSettings(given);
-    if (settings.restore !== undefined) {
-      // Validated, but the bootstrap from a repository is not built yet: refuse rather than
-      // create an empty cluster the user asked to be a copy.
-      throw new SettingsError([
-        "restore: is not supported yet; this version validates it but cannot bootstrap from a backup repository",
-      ]);
-    }
     const cluster = settings.clusterName;
     const labels = [{ label: CLUSTER_LABEL, value: cluster }];
 
@@ -121,11 +116,28 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
       scriptArgs("image-id", { IMAGE: settings.image }),
       { parent: this, dependsOn: [image] },
     ).stdout;
-    // Nothing that holds data exists until the image does: a name that cannot be pulled
-    // fails the run before any volume or network is created. Names are fixed, so a
-    // replacement must delete first: the engine would otherwise "create" the same name
-    // (Docker returns the existing object) and then delete it.
-    const fixedName = { parent: this, dependsOn: [image], deleteBeforeReplace: true };
+    // pgBackRest runs inside every instance of the manual mode when backups are on (the
+    // automatic mode derives its own engines' image).
+    const manualEngineImage =
+      settings.failover === "manual" && settings.backup.enabled
+        ? engineImage(this, name, imageId, [image])
+        : undefined;
+    // A restore is checked against its source repository before anything that holds data
+    // exists; validation keeps restore to the manual mode with backups on.
+    const restoreCheck =
+      settings.restore && manualEngineImage
+        ? createRestoreCheck(this, name, {
+            cluster,
+            restore: settings.restore,
+            engineImage: manualEngineImage,
+          })
+        : undefined;
+    const gate: pulumi.Resource = restoreCheck ?? image;
+    // Nothing that holds data exists until the image does (and a restore's check passed): a
+    // name that cannot be pulled fails the run before any volume or network is created.
+    // Names are fixed, so a replacement must delete first: the engine would otherwise
+    // "create" the same name (Docker returns the existing object) and then delete it.
+    const fixedName = { parent: this, dependsOn: [gate], deleteBeforeReplace: true };
     // Only a new name (a new cluster) may replace a volume that holds data.
     const keepsData = { ...fixedName, ignoreChanges: ["labels", "driver", "driverOpts"] };
 
@@ -149,7 +161,7 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
     const archive = repository ?? plainArchive;
 
     // The two modes share the image, network, archive and passwords; the rest is theirs.
-    const shared = { settings, imageId, image, network };
+    const shared = { settings, imageId, image: gate, network };
     const roles =
       settings.failover === "automatic"
         ? buildAutomaticReplicaSet(this, name, {
@@ -168,6 +180,7 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
             ...shared,
             archive,
             repository,
+            engineImage: manualEngineImage,
             secrets: {
               superuser: superuserSecret,
               replication: replicationSecret,

@@ -24,7 +24,9 @@ export type CommandScript =
   | "backup-stanza"
   | "backup-kept"
   | "fixed-settings"
-  | "primary-image";
+  | "primary-image"
+  | "restore-check"
+  | "restore";
 
 /** Environment variable that carries a Command's script text. */
 export const SCRIPT_VARIABLE = "POSTGRES_REPLICATION_SCRIPT";

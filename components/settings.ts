@@ -402,7 +402,7 @@ export function settingsProblems(s: ReplicaSetSettings): string[] {
     if (problem !== undefined) problems.push(problem);
   }
   problems.push(...backupProblems(s.backup, s.walArchive, s.failover));
-  problems.push(...restoreProblems(s.restore, s.clusterName, s.backup));
+  problems.push(...restoreProblems(s.restore, s.clusterName, s.backup, s.failover));
   return problems;
 }
 

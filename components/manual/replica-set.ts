@@ -4,7 +4,6 @@ import * as pulumi from "@pulumi/pulumi";
 
 import { createBackup, renderPgbackrestConf } from "../backup";
 import { createEndpointProxy } from "../endpoint-proxy";
-import { engineImage } from "../engine-image";
 import { renderInstanceConfig } from "../instance-config";
 import {
   CLUSTER_LABEL,
@@ -19,6 +18,7 @@ import {
   slotName,
   slotPrefix,
 } from "../names";
+import { createRestore } from "../restore";
 import { RoleOutputs } from "../role-outputs";
 import { createInstanceContainer } from "./instance-container";
 import { SECRET_OUTPUTS, instanceScript, scriptArgs, scriptCommand } from "../scripts";
@@ -37,6 +37,8 @@ export interface ManualReplicaSetArgs {
   readonly archive?: docker.Volume;
   /** The pgBackRest repository, when backups are on. */
   readonly repository?: docker.Volume;
+  /** ID of the engines' image (pgBackRest in every instance), when backups are on. */
+  readonly engineImage?: pulumi.Output<string>;
   readonly secrets: {
     readonly superuser: pulumi.Output<string>;
     readonly replication: pulumi.Output<string>;
@@ -75,7 +77,7 @@ export function buildManualReplicaSet(
 
   // pgBackRest runs inside every instance (archive-push, archive-get): with backups on, the
   // instances run the engines' image, which is the configured one when it carries them.
-  const instanceImage = repository ? engineImage(parent, name, imageId, [image]) : imageId;
+  const instanceImage = (repository && args.engineImage) || imageId;
 
   const dataVolumes = new Map<number, docker.Volume>();
   const configVolumes = new Map<number, docker.Volume>();
@@ -165,6 +167,20 @@ export function buildManualReplicaSet(
   const standbyInstances = new Map(
     standbyNumbers.map((n) => [n, createContainer(n, [configure.get(n)!])]),
   );
+  // A restored cluster's primary starts from the source's backup, made before its container.
+  const restore = settings.restore
+    ? [
+        createRestore(parent, name, {
+          cluster,
+          restore: settings.restore,
+          image: instanceImage,
+          dataVolume: dataVolumes.get(settings.primary)!.name,
+          configVolume: configVolumes.get(settings.primary)!.name,
+          archiveVolume,
+          dependsOn: [configure.get(settings.primary)!],
+        }),
+      ]
+    : [];
   const primaryName = containerName(cluster, settings.primary);
   const standbyContainers = standbyNumbers.map((n) => standbyInstances.get(n)!.container);
   // The primary takes a new image only once every standby runs it (primary-image.sh).
@@ -185,7 +201,7 @@ export function buildManualReplicaSet(
   ).stdout;
   const primaryInstance = createContainer(
     settings.primary,
-    [configure.get(settings.primary)!],
+    [configure.get(settings.primary)!, ...restore],
     primaryImage,
   );
 

@@ -14,6 +14,7 @@ const KNOWN_SECONDS = {
   "automatic.live.test.ts": 300,
   "backup.live.test.ts": 250,
   "image-change.live.test.ts": 400,
+  "restore.live.test.ts": 500,
   "harness.test.ts": 130,
 };
 

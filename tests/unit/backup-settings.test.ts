@@ -5,7 +5,9 @@ import {
   isRestoreTarget,
   normaliseBackup,
   restoreProblems,
+  restoreTargetTime,
 } from "../../components/backup-settings";
+import { renderPgbackrestConf } from "../../components/backup";
 import { resolveSettings } from "../../components/settings";
 import { settingsFromStackConfig } from "../../components/stack-config";
 import { errorOf } from "./support/settings-error";
@@ -164,5 +166,65 @@ describe("restore settings", () => {
       resolveSettings({ clusterName: "copy", restore: { fromCluster: "prod", target: "noon" } }),
     );
     expect(error.message).toMatch(/restore\.target: "noon" is not allowed/);
+  });
+});
+
+describe("restore target time", () => {
+  test.each([
+    ["2026-11-27 20:15:00+00", "2026-11-27 20:15:00+00", "2026-11-27T20:15:00.000Z"],
+    ["2026-11-27T20:15:00Z", "2026-11-27 20:15:00+00", "2026-11-27T20:15:00.000Z"],
+    ["2026-11-27 20:15-0100", "2026-11-27 21:15:00+00", "2026-11-27T21:15:00.000Z"],
+    [
+      "2026-11-28 01:45:00.123456+05:30",
+      "2026-11-27 20:15:00.123456+00",
+      "2026-11-27T20:15:00.123Z",
+    ],
+    ["2027-01-01 00:30:00+01", "2026-12-31 23:30:00+00", "2026-12-31T23:30:00.000Z"],
+  ])("%s is the instant %s in UTC", (target, text, iso) => {
+    const time = restoreTargetTime(target);
+    expect(time?.text).toBe(text);
+    expect(new Date(time!.epochMs).toISOString()).toBe(iso);
+  });
+
+  test("latest and values that are not targets have no time", () => {
+    expect(restoreTargetTime("latest")).toBeUndefined();
+    expect(restoreTargetTime("2026-11-27 20:15:00")).toBeUndefined();
+    expect(restoreTargetTime(42)).toBeUndefined();
+  });
+});
+
+describe("restore refusals and configuration", () => {
+  test("a restore under failover: automatic is refused, naming the key", () => {
+    expect(
+      restoreProblems(
+        { fromCluster: "prod", target: "latest" },
+        "copy",
+        DEFAULT_BACKUP,
+        "automatic",
+      ),
+    ).toEqual([expect.stringMatching(/^restore: is not available with failover: automatic yet/)]);
+    const error = errorOf(() =>
+      resolveSettings({
+        clusterName: "copy",
+        failover: "automatic",
+        restore: { fromCluster: "prod", target: "latest" },
+      }),
+    );
+    expect(error.problems).toEqual([
+      expect.stringMatching(/^restore: is not available with failover: automatic yet/),
+    ]);
+  });
+
+  test("a restored cluster's pgbackrest.conf names the source's stanza at another repository path", () => {
+    const copy = resolveSettings({
+      clusterName: "copy",
+      restore: { fromCluster: "prod", target: "latest" },
+    });
+    const conf = renderPgbackrestConf(copy);
+    expect(conf).toMatch(/^\[copy\]\npg1-path=\/data$/m);
+    expect(conf).toMatch(/^\[prod\]\nrepo1-path=\/mnt\/restore-source\npg1-path=\/data$/m);
+    expect(conf).toMatch(/^\[global\]\nrepo1-path=\/mnt\/server\/archive$/m);
+    const plain = renderPgbackrestConf(resolveSettings({ clusterName: "copy" }));
+    expect(plain).not.toMatch(/restore-source|\[prod\]/);
   });
 });

@@ -508,10 +508,69 @@ describe("goDuration", () => {
 });
 
 describe("backups", () => {
-  test("a restore is refused, naming the key, until the bootstrap from a repository exists", async () => {
+  test("a restore is checked before anything holding data exists, and fills the primary before its container", async () => {
+    const { resources } = await deploy(
+      {
+        clusterName: "copy",
+        standbys: 1,
+        restore: { fromCluster: "prod", target: "2026-11-27T20:15:00Z" },
+      },
+      "copy",
+    );
+    const check = env(byName(resources, "copy-restore-check"));
+    expect(check).toMatchObject({
+      CLUSTER: "copy",
+      RESTORE_FROM: "prod",
+      SOURCE_VOLUME: "prod-backup",
+      RESTORE_TARGET: "2026-11-27 20:15:00+00",
+      TARGET_EPOCH_MS: String(Date.UTC(2026, 10, 27, 20, 15)),
+    });
+    expect(dependsOn(resources, "copy-restore-check", "copy-engine-image")).toBe(true);
+    // It compares with what it printed before: the same restore is not refused on a new image.
+    expect(byName(resources, "copy-restore-check").inputs.addPreviousOutputInEnv).toBe(true);
+    for (const r of resources.filter((x) => x.type === VOLUME || x.type === NETWORK)) {
+      expect(dependsOn(resources, r.name, "copy-restore-check")).toBe(true);
+    }
+    const restore = env(byName(resources, "copy-restore"));
+    expect(restore).toMatchObject({
+      DATA_VOLUME: "copy-1-data",
+      CONFIG_VOLUME: "copy-1-config",
+      ARCHIVE_VOLUME: "copy-backup",
+      SOURCE_VOLUME: "prod-backup",
+      RESTORE_TARGET: "2026-11-27 20:15:00+00",
+    });
+    expect(dependsOn(resources, "copy-restore", "copy-1-configure")).toBe(true);
+    expect(dependsOn(resources, "copy-1", "copy-restore")).toBe(true);
+    // The source's repository is mounted by the restore's throwaway container only.
+    for (const c of instanceContainers(resources)) {
+      expect(JSON.stringify(c.inputs.mounts)).not.toContain("prod-backup");
+    }
+    const latest = await deploy(
+      { clusterName: "copy", restore: { fromCluster: "prod", target: "latest" } },
+      "copy",
+    );
+    expect(env(byName(latest.resources, "copy-restore-check"))).toMatchObject({
+      RESTORE_TARGET: "latest",
+      TARGET_EPOCH_MS: "",
+    });
+  });
+
+  test("without a restore there is no restore check nor restore command", async () => {
+    const { resources } = await deploy({});
+    expect(resources.filter((r) => /restore/.test(r.name))).toEqual([]);
+  });
+
+  test("a restore under failover: automatic is refused, naming the key", async () => {
     await expect(
-      deploy({ clusterName: "copy", restore: { fromCluster: "prod", target: "latest" } }, "copy"),
-    ).rejects.toThrow(/restore: is not supported yet/);
+      deploy(
+        {
+          clusterName: "copy",
+          failover: "automatic",
+          restore: { fromCluster: "prod", target: "latest" },
+        },
+        "copy",
+      ),
+    ).rejects.toThrow(/restore: is not available with failover: automatic yet/);
   });
 
   test("the repository volume is kept on destroy unless keepOnDestroy is false", async () => {
