@@ -5,7 +5,8 @@
  * every 200 ms. Figures are printed (`measured: ...`), never asserted; correctness is: no
  * acknowledged row lost (synchronousStandbys 1), never two writable instances, the killed
  * leader rejoins by itself, the next `up` changes nothing, `primary` is a switchover, scaling
- * adds and removes members (and their slots), etcd losing quorum leaves no writer, a
+ * adds and removes members (and their slots), `parameters`
+ * reach every member without replacing a container,etcd losing quorum leaves no writer, a
  * leader cut off from the network is read-only within ttl and the synchronous standby takes
  * over, destroy leaves nothing.
  */
@@ -54,7 +55,7 @@ async function writable(container: string): Promise<boolean> {
 
 describeLive("automatic failover (Patroni + etcd)", () => {
   test(
-    "a killed leader is replaced with nobody running up: no acknowledged row lost, never two writers; the old one rejoins; up then changes nothing; primary switches over; scaling adds and removes members; etcd faults; a cut-off leader is replaced",
+    "a killed leader is replaced with nobody running up: no acknowledged row lost, never two writers; the old one rejoins; up then changes nothing; primary switches over; scaling adds and removes members; parameters reach every member; etcd faults; a cut-off leader is replaced",
     async () => {
       const started = Date.now();
       await removeLeftovers(NAME);
@@ -225,6 +226,66 @@ describeLive("automatic failover (Patroni + etcd)", () => {
           "the removed member's slot is still there",
           60_000,
         );
+
+        // parameters: work_mem takes a reload; max_connections needs a restart, which Patroni
+        // marks as pending_restart and `up` carries out member by member (the leader last).
+        // Neither replaces a container.
+        const containers = [
+          ...three,
+          `${NAME}-proxy`,
+          ...[1, 2, 3].map((m) => `${NAME}-etcd-${m}`),
+        ];
+        const ids = async () =>
+          (await docker(["inspect", "-f", "{{.Name}} {{.Id}}", ...containers])).stdout;
+        const postmasterStarts = () =>
+          Promise.all(three.map((c) => sqlIn(c, SUPERUSER, "select pg_postmaster_start_time()")));
+        await eventually(
+          () => healthy(three),
+          "cluster not healthy before the parameters",
+          120_000,
+        );
+        const idsBefore = await ids();
+        const startsBefore = await postmasterStarts();
+        const maxConnections =
+          Number(await sqlIn(preferred, SUPERUSER, "show max_connections")) + 20;
+        const tuned: ConfigValues = {
+          ...base,
+          primary: preferredNumber,
+          parameters: { work_mem: "8MB", max_connections: maxConnections },
+        };
+        writer = new Writer(rw, password, 1_500_000);
+        await sleep(1500);
+        step = Date.now();
+        const tunedUp = await deployment.up(tuned);
+        const tunedMs = Date.now() - step;
+        await sleep(1500);
+        await writer.stop();
+        const tunedLost = writer.lost(await storedSeqs(rw, password));
+        const shown = await Promise.all(
+          three.map(async (c) => [
+            await sqlIn(c, SUPERUSER, "show work_mem"),
+            await sqlIn(c, SUPERUSER, "show max_connections"),
+          ]),
+        );
+        const startsAfter = await postmasterStarts();
+        const pending = (await members()).filter((m) => m["Pending restart"]).map((m) => m.Member);
+        console.log(
+          `measured: parameters work_mem=8MB, max_connections=${maxConnections}: up ${tunedMs} ms; ` +
+            `PostgreSQL restarted in [${three.filter((_, i) => startsAfter[i] !== startsBefore[i]).join(", ")}]; ` +
+            `pending restart afterwards [${pending.join(", ")}]; longest write gap ` +
+            `${writer.longestGap()} ms, ${tunedLost.length} acknowledged rows lost; changed: ` +
+            Object.entries(tunedUp.actions)
+              .filter(([, a]) => a !== "same")
+              .map(([n, a]) => `${n}:${a}`)
+              .join(" "),
+        );
+        expect(shown).toEqual(three.map(() => ["8MB", String(maxConnections)]));
+        expect(pending).toEqual([]);
+        expect(tunedLost).toEqual([]);
+        expect(await ids()).toBe(idsBefore);
+        expect(await leader()).toBe(preferred);
+        const tunedAgain = await deployment.up(tuned);
+        expect(Object.entries(tunedAgain.actions).filter(([, a]) => a !== "same")).toEqual([]);
 
         // etcd faults on the same cluster, under a write load, writability sampled every 200 ms.
         await eventually(() => healthy(three), "cluster not healthy before the faults", 120_000);
