@@ -179,7 +179,9 @@ export function automaticScenarios(driver: ScenarioDriver, cluster: AutomaticClu
         expect(again.outputs.primary).toBe(current);
 
         // primary names the preferred leader: a switchover under a write load.
-        const preferred = three.find((n) => n !== current)!;
+        // Neither the leader nor instance 1, which `primary` already names (its default): only a
+        // change of `primary` asks for a switchover.
+        const preferred = three.find((n) => n !== current && n !== `${NAME}-1`)!;
         const preferredNumber = Number(preferred.slice(NAME.length + 1));
         writer = new Writer(rw, password, 1_000_000);
         await sleep(1500);
