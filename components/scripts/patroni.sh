@@ -2,7 +2,8 @@
 # Patroni does it. Runs python3 inside a member container (Patroni's own runtime; the API is
 # not published on the host). Subcommands:
 #   ready       CONTAINER's Patroni runs PostgreSQL (a replica: cloned and streaming)
-#   check       etcd is healthy; a leader and every member of MEMBERS run; DATABASE exists
+#   check       etcd is healthy; a leader and every member of MEMBERS run; in synchronous
+#               mode the leader has named its synchronous standbys; DATABASE exists
 #   config      PATCH /config to DYNAMIC_CONFIG (settings no longer wanted are removed), then
 #               restart the members that need it (replicas first)
 #   switchover  make PREFERRED the leader unless it already is
@@ -79,6 +80,19 @@ members_running() {
     grep -qx ok
 }
 
+# In synchronous mode Patroni lets only the standbys its leader named in the /sync key take over
+# a lost leader's key, and it names one only once that standby streams synchronously and has
+# caught up; until then a failed leader is replaced by nobody. GET /cluster shows those
+# standbys as sync_standby; GET /config says how many the mode wants.
+sync_standbys_named() {
+  local member=$1 config json
+  config=$(API_PASSWORD='' rest "$member" GET /config 2>/dev/null) || return 1
+  json=$(cluster_json) || return 1
+  printf '{"config": %s, "cluster": %s}' "$config" "$json" |
+    json_eval "'ok' if sum(m['role'] == 'sync_standby' for m in d['cluster']['members']) >= (min(d['config'].get('synchronous_node_count', 1), len(d['cluster']['members']) - 1) if d['config'].get('synchronous_mode') else 0) else ''" |
+    grep -qx ok
+}
+
 member_ready() {
   local body
   body=$(API_PASSWORD='' rest "$CONTAINER" GET /patroni 2>/dev/null) || return 1
@@ -100,6 +114,9 @@ check)
     fail "Patroni's cluster is not complete: $(cluster_json || echo 'no member answers')"
   current=$(leader)
   [ -n "$current" ] || fail "no leader"
+  wait_for "$TIMEOUT_SECONDS" "the leader $current to name its synchronous standbys" \
+    sync_standbys_named "$current" ||
+    fail "no synchronous standby named, so no failover is possible: $(cluster_json || echo 'no member answers')"
   printf '%s\n' "select format('create database %I', :'db') where not exists (select from pg_database where datname = :'db') \\gexec" |
     psql_in "$current" -v db="$DATABASE" >/dev/null
   log "leader $current; every member runs; database $DATABASE exists"
