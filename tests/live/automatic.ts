@@ -20,6 +20,7 @@ import {
   endpointOf,
   healthy as healthyIn,
   leader as leaderOf,
+  leaderAndHeir,
   median,
   members as membersOf,
   namedSyncStandby,
@@ -120,7 +121,14 @@ export function automaticScenarios(driver: ScenarioDriver, cluster: AutomaticClu
         const rejoins: number[] = [];
         for (let round = 1; round <= FAILOVERS; round++) {
           await eventually(() => healthy(three), "cluster not healthy before a kill", 120_000);
-          const victim = (await leader())!;
+          // Only the standby the leader named in /sync may take over (see the partition below).
+          let named: { leader: string; heir: string } | undefined;
+          await eventually(
+            async () => (named = await leaderAndHeir(NAME)) !== undefined,
+            "the leader named no synchronous standby in /sync before a kill",
+            120_000,
+          );
+          const victim = named!.leader;
           await docker(["kill", victim]);
           // Taken once the kill has returned: no commit on the victim can be acknowledged later.
           const killedAt = Date.now();
@@ -137,6 +145,7 @@ export function automaticScenarios(driver: ScenarioDriver, cluster: AutomaticClu
             `no new leader, or no write through it, after ${victim} was killed`,
             60_000,
           );
+          expect(newLeader).toBe(named!.heir);
           outages.push(writer.gapAround(killedAt)!);
           const restartedAt = Date.now();
           await docker(["start", victim]);

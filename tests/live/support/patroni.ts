@@ -206,6 +206,15 @@ export async function namedSyncStandby(
   return key?.leader === leader && named.length > 0 ? named[0] : undefined;
 }
 
+/** The leader and the standby it named in `/sync`, once it has named one; else undefined. */
+export async function leaderAndHeir(
+  cluster: string,
+): Promise<{ leader: string; heir: string } | undefined> {
+  const now = await leader(cluster);
+  const heir = now === undefined ? undefined : await namedSyncStandby(cluster, now);
+  return now !== undefined && heir !== undefined ? { leader: now, heir } : undefined;
+}
+
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
