@@ -140,7 +140,8 @@ print(json.dumps(desired))')
   log "dynamic configuration applied"
   # Patroni marks members whose running server differs from a setting that needs a restart.
   sleep 3
-  pending=$(cluster_json | json_eval "' '.join(m['name'] for m in sorted(d['members'], key=lambda m: m['role'] == 'leader') if m.get('pending_restart'))")
+  pending=$(cluster_json | json_eval "' '.join(m['name'] for m in sorted(d['members'], key=lambda m: m['role'] == 'leader') if m.get('pending_restart'))") ||
+    fail "no member answers GET /cluster, so which members need a restart is unknown ($MEMBERS)"
   for member in $pending; do
     log "restarting $member: a changed setting needs it"
     rest "$member" POST /restart '{}' >/dev/null || fail "Patroni could not restart $member"
