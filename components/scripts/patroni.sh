@@ -2,7 +2,8 @@
 # Patroni does it. Runs python3 inside a member container (Patroni's own runtime; the API is
 # not published on the host). Subcommands:
 #   ready       CONTAINER's Patroni runs PostgreSQL (a replica: cloned and streaming)
-#   check       etcd is healthy; a leader and every member of MEMBERS run; DATABASE exists
+#   check       etcd is healthy; a leader and every member of MEMBERS run; in synchronous
+#               mode the leader has named its synchronous standbys; DATABASE exists
 #   config      PATCH /config to DYNAMIC_CONFIG (settings no longer wanted are removed), then
 #               restart the members that need it (replicas first)
 #   switchover  make PREFERRED the leader unless it already is
@@ -80,6 +81,19 @@ members_running() {
   local json
   json=$(cluster_json) || return 1
   printf '%s' "$json" | json_eval "'ok' if set('$MEMBERS'.split()) <= set(m['name'] for m in d['members'] if m['state'] in ('running', 'streaming')) and sum(m['role'] == 'leader' for m in d['members']) == 1 else ''" |
+    grep -qx ok
+}
+
+# In synchronous mode Patroni lets only the standbys its leader named in the /sync key take over
+# a lost leader's key, and it names one only once that standby streams synchronously and has
+# caught up; until then a failed leader is replaced by nobody. GET /cluster shows those
+# standbys as sync_standby; GET /config says how many the mode wants.
+sync_standbys_named() {
+  local member=$1 config json
+  config=$(API_PASSWORD='' rest "$member" GET /config 2>/dev/null) || return 1
+  json=$(cluster_json) || return 1
+  printf '{"config": %s, "cluster": %s}' "$config" "$json" |
+    json_eval "'ok' if sum(m['role'] == 'sync_standby' for m in d['cluster']['members']) >= (min(d['config'].get('synchronous_node_count', 1), len(d['cluster']['members']) - 1) if d['config'].get('synchronous_mode') else 0) else ''" |
     grep -qx ok
 }
 
@@ -167,6 +181,9 @@ check)
     fail "Patroni's cluster is not complete: $(cluster_json || echo 'no member answers')"
   current=$(leader)
   [ -n "$current" ] || fail "no leader"
+  wait_for "$TIMEOUT_SECONDS" "the leader $current to name its synchronous standbys" \
+    sync_standbys_named "$current" ||
+    fail "no synchronous standby named, so no failover is possible: $(cluster_json || echo 'no member answers')"
   printf '%s\n' "select format('create database %I', :'db') where not exists (select from pg_database where datname = :'db') \\gexec" |
     psql_in "$current" -v db="$DATABASE" >/dev/null
   log "leader $current; every member runs; database $DATABASE exists"
@@ -190,7 +207,8 @@ print(json.dumps(desired))')
   log "dynamic configuration applied"
   # Patroni marks members whose running server differs from a setting that needs a restart.
   sleep 3
-  pending=$(cluster_json | json_eval "' '.join(m['name'] for m in sorted(d['members'], key=lambda m: m['role'] == 'leader') if m.get('pending_restart'))")
+  pending=$(cluster_json | json_eval "' '.join(m['name'] for m in sorted(d['members'], key=lambda m: m['role'] == 'leader') if m.get('pending_restart'))") ||
+    fail "no member answers GET /cluster, so which members need a restart is unknown ($MEMBERS)"
   for member in $pending; do
     log "restarting $member: a changed setting needs it"
     rest "$member" POST /restart '{}' >/dev/null || fail "Patroni could not restart $member"

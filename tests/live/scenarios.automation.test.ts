@@ -1,3 +1,4 @@
+import { automaticScenarios } from "./automatic";
 import { AutomationDeployment, automationUnavailableReason } from "./drivers/automation-driver";
 import { imageChangeScenarios } from "./image-change";
 import { replicaSetScenarios, safetyScenarios } from "./scenarios";
@@ -17,4 +18,6 @@ if (unavailable) process.stderr.write(`Skipping the Automation API scenarios: ${
   replicaSetScenarios(driver);
   safetyScenarios(driver);
   imageChangeScenarios(driver);
+  // A name and ports of its own, next to the live harness's pra-auto (16300-16321).
+  automaticScenarios(driver, { name: "pra-auto-api", hostPort: 16340, endpointPort: 16360 });
 });

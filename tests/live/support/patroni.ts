@@ -110,6 +110,8 @@ export interface Member {
   Role: string;
   State: string;
   "Lag in MB"?: number | string;
+  /** "*" while a changed setting waits for a restart (the column appears only then). */
+  "Pending restart"?: string;
 }
 
 /** Patroni's view (patronictl in the first running member of `cluster`-1..4). */
@@ -162,6 +164,55 @@ export async function rejoined(
       (m) => m.Member === member && m.Role !== "Leader" && m.State === "running",
     ) && (await healthy(cluster, names))
   );
+}
+
+/** Patroni's `/sync` key in etcd: the leader that wrote it and the standbys it named. */
+export interface SyncKey {
+  leader?: string;
+  sync_standby?: string | null;
+}
+
+/** The `/sync` key as the first answering etcd member (`cluster`-etcd-1..3) holds it. */
+export async function syncKey(cluster: string): Promise<SyncKey | undefined> {
+  for (let n = 1; n <= 3; n++) {
+    const r = await docker(
+      [
+        "exec",
+        `${cluster}-etcd-${n}`,
+        "etcdctl",
+        "--command-timeout=5s",
+        "get",
+        "--print-value-only",
+        `/postgres-replication/${cluster}/sync`,
+      ],
+      { allowFailure: true, timeoutMs: 15_000 },
+    ).catch(() => undefined);
+    if (r && r.code === 0) return r.stdout.trim() ? (JSON.parse(r.stdout) as SyncKey) : {};
+  }
+  return undefined;
+}
+
+/**
+ * The synchronous standby `leader` has named in `/sync`, if any. In synchronous mode Patroni
+ * 3.0.2 lets only the members of that key race for a lost leader's key (Ha.is_healthiest_node),
+ * so without one no replica takes over.
+ */
+export async function namedSyncStandby(
+  cluster: string,
+  leader: string,
+): Promise<string | undefined> {
+  const key = await syncKey(cluster);
+  const named = (key?.sync_standby ?? "").split(",").filter(Boolean);
+  return key?.leader === leader && named.length > 0 ? named[0] : undefined;
+}
+
+/** The leader and the standby it named in `/sync`, once it has named one; else undefined. */
+export async function leaderAndHeir(
+  cluster: string,
+): Promise<{ leader: string; heir: string } | undefined> {
+  const now = await leader(cluster);
+  const heir = now === undefined ? undefined : await namedSyncStandby(cluster, now);
+  return now !== undefined && heir !== undefined ? { leader: now, heir } : undefined;
 }
 
 export function median(values: readonly number[]): number {
