@@ -11,7 +11,7 @@ const KNOWN_SECONDS = {
   "scenarios.live.test.ts": 800,
   "safety.live.test.ts": 600,
   "faults.live.test.ts": 700,
-  "automatic.live.test.ts": 300,
+  "automatic.live.test.ts": 400,
   "backup.live.test.ts": 250,
   "image-change.live.test.ts": 400,
   "restore.live.test.ts": 500,
