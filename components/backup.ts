@@ -109,8 +109,10 @@ export interface BackupArgs {
   readonly dataVolumes: ReadonlyMap<number, pulumi.Input<string>>;
   readonly primaryContainer: string;
   readonly superuserPassword: pulumi.Input<string>;
-  /** Created after these: the stanza needs a primary that archives. */
-  readonly dependsOn: pulumi.Resource[];
+  /** The stanza is created after these: it needs a primary that archives. */
+  readonly stanzaAfter: pulumi.Resource[];
+  /** The backup container is created after these: its first backup reads a complete cluster. */
+  readonly containerAfter: pulumi.Resource[];
   /** The image resource: no volume exists before it. */
   readonly image: pulumi.Resource;
 }
@@ -158,7 +160,7 @@ export function createBackup(
       REPOSITORY_VOLUME: args.repository.name,
       SUPERUSER: args.settings.superuser,
     }),
-    { parent, dependsOn: [...args.dependsOn, configure] },
+    { parent, dependsOn: [...args.stanzaAfter, configure] },
   );
   const numbers = [...args.dataVolumes.keys()].sort((a, b) => a - b);
   const container = new docker.Container(
@@ -200,7 +202,7 @@ export function createBackup(
       destroyGraceSeconds: 10,
       labels,
     },
-    { parent, dependsOn: [stanza, configure], deleteBeforeReplace: true },
+    { parent, dependsOn: [stanza, configure, ...args.containerAfter], deleteBeforeReplace: true },
   );
   return { container, stanza };
 }

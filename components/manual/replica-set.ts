@@ -334,7 +334,8 @@ export function buildManualReplicaSet(
         .all([proxy.container.id, ...numbers.map((n) => containers.get(n)!.id)])
         .apply((ids) => ids.join(" ")),
     }),
-    { parent, dependsOn: [check, proxy.container] },
+    // Beside the check, not after it: routing depends only on the roles being in place.
+    { parent, dependsOn: [...clusterChecks, proxy.container] },
   );
 
   if (repository) {
@@ -346,7 +347,10 @@ export function buildManualReplicaSet(
       dataVolumes: new Map(numbers.map((n) => [n, dataVolumes.get(n)!.name])),
       primaryContainer: primaryName,
       superuserPassword: superuserSecret,
-      dependsOn: [check],
+      // The stanza as soon as the primary is one (its WAL archiving fails until then), beside
+      // the standbys' clones; the container once the cluster is complete.
+      stanzaAfter: [promote],
+      containerAfter: [check],
       image,
     });
   }

@@ -296,6 +296,18 @@ describe("ordering", () => {
     expect(dependsOn(switched, "postgres-3", "postgres-primary-image")).toBe(true);
   });
 
+  test("the stanza and the endpoints check run beside the standbys' clones and the cluster check, not after them", async () => {
+    const { resources } = await deploy({ standbys: 2 });
+    expect(dependsOn(resources, "postgres-backup-stanza", "postgres-promote")).toBe(true);
+    expect(reaches(resources, "postgres-backup-stanza", "postgres-check")).toBe(false);
+    expect(reaches(resources, "postgres-backup-stanza", "postgres-2-ready")).toBe(false);
+    expect(dependsOn(resources, "postgres-backup", "postgres-check")).toBe(true);
+    expect(reaches(resources, "postgres-endpoints", "postgres-check")).toBe(false);
+    for (const n of [2, 3]) {
+      expect(dependsOn(resources, "postgres-endpoints", `postgres-${n}-streaming`)).toBe(true);
+    }
+  });
+
   test("the primary is configured after the standbys, so a restart reaches it last", async () => {
     const { resources } = await deploy({ standbys: 2 });
     expect(dependsOn(resources, "postgres-1-configure", "postgres-2-configure")).toBe(true);
