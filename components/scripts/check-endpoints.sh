@@ -10,7 +10,7 @@ require_env CONTAINER PRIMARY_CONTAINER STANDBY_COUNT SUPERUSER
 require_container "$CONTAINER"
 probe_user=$(docker exec "$CONTAINER" sed -n 's/^PROBE_USER=//p' /config/proxy.env)
 through() {
-  docker exec -e PGPASSFILE=/config/probe.pgpass -e PGCONNECT_TIMEOUT=2 "$CONTAINER" \
+  docker exec -e PGPASSFILE=/config/probe.pgpass -e PGCONNECT_TIMEOUT=5 "$CONTAINER" \
     psql -X -A -t -w -h 127.0.0.1 -p "$1" -d postgres -c 'select pg_is_in_recovery()' \
     -U "$probe_user" 2>/dev/null
 }
@@ -24,10 +24,19 @@ each_of_several() {
   for ((i = 0; i < 2 * (STANDBY_COUNT + 1); i++)); do "$@" || return 1; done
 }
 
-wait_for 120 "the read-write endpoint to reach $PRIMARY_CONTAINER" each_of_several writes_reach_primary ||
+# What the proxy saw, for the failure message.
+proxy_view() {
+  log "the proxy's last log lines:"
+  docker logs --tail 12 "$CONTAINER" 2>&1 | sed 's/^/  | /' >&2
+}
+wait_for 180 "the read-write endpoint to reach $PRIMARY_CONTAINER" each_of_several writes_reach_primary || {
+  proxy_view
   fail "the read-write endpoint does not reach a writable instance; see: docker logs $CONTAINER"
+}
 if [ "$STANDBY_COUNT" -gt 0 ]; then
-  wait_for 120 "the read-only endpoint to reach a standby" each_of_several reads_reach_standby ||
+  wait_for 180 "the read-only endpoint to reach a standby" each_of_several reads_reach_standby || {
+    proxy_view
     fail "the read-only endpoint does not reach a standby; see: docker logs $CONTAINER"
+  }
 fi
 log "endpoints: read-write reaches the primary, read-only reaches $([ "$STANDBY_COUNT" -gt 0 ] && echo 'a standby' || echo 'the primary (no standbys)')"
