@@ -135,14 +135,26 @@ primary_ready_for_clone() {
   esac
 }
 
+# Polls gently while the primary does not even accept connections (its first start takes
+# seconds, and every standby of a new cluster waits at once: psql in a tight loop from five of
+# them took CPU the primary's initdb needed), then briskly until the role and slot appear.
 wait_for_primary() {
-  waited=0
-  until primary_ready_for_clone; do
-    if [ $((waited % 100)) = 0 ]; then
-      log "waiting for $PRIMARY_HOST to accept $REPLICATION_USER${SLOT:+ and hold slot $SLOT}"
+  next_log=0
+  while :; do
+    if pg_isready -q -h "$PRIMARY_HOST" -p 5432 -t 1 >/dev/null 2>&1; then
+      primary_ready_for_clone && return 0
+      pause=0.25
+      step=1
+    else
+      pause=1
+      step=4
     fi
-    waited=$((waited + 1))
-    sleep 0.1
+    if [ "$next_log" -le 0 ]; then
+      log "waiting for $PRIMARY_HOST to accept $REPLICATION_USER${SLOT:+ and hold slot $SLOT}"
+      next_log=40
+    fi
+    next_log=$((next_log - step))
+    sleep "$pause"
   done
 }
 
