@@ -20,7 +20,7 @@ import {
   endpointOf,
   healthy as healthyIn,
   leader as leaderOf,
-  leaderAndHeir,
+  waitForHeir,
   median,
   members as membersOf,
   namedSyncStandby,
@@ -122,13 +122,7 @@ export function automaticScenarios(driver: ScenarioDriver, cluster: AutomaticClu
         for (let round = 1; round <= FAILOVERS; round++) {
           await eventually(() => healthy(three), "cluster not healthy before a kill", 120_000);
           // Only the standby the leader named in /sync may take over (see the partition below).
-          let named: { leader: string; heir: string } | undefined;
-          await eventually(
-            async () => (named = await leaderAndHeir(NAME)) !== undefined,
-            "the leader named no synchronous standby in /sync before a kill",
-            120_000,
-          );
-          const victim = named!.leader;
+          const { leader: victim, heir } = await waitForHeir(NAME);
           await docker(["kill", victim]);
           // Taken once the kill has returned: no commit on the victim can be acknowledged later.
           const killedAt = Date.now();
@@ -145,7 +139,7 @@ export function automaticScenarios(driver: ScenarioDriver, cluster: AutomaticClu
             `no new leader, or no write through it, after ${victim} was killed`,
             60_000,
           );
-          expect(newLeader).toBe(named!.heir);
+          expect(newLeader).toBe(heir);
           outages.push(writer.gapAround(killedAt)!);
           const restartedAt = Date.now();
           await docker(["start", victim]);
@@ -383,14 +377,7 @@ export function automaticScenarios(driver: ScenarioDriver, cluster: AutomaticClu
         // cut waits for a named synchronous standby, which then must be the one to lead.
         await eventually(() => healthy(three), "cluster not healthy before the partition", 120_000);
         const healthyAt = Date.now();
-        await eventually(
-          async () => {
-            const now = await leader();
-            return now !== undefined && (await namedSyncStandby(NAME, now)) !== undefined;
-          },
-          "the leader named no synchronous standby in /sync",
-          120_000,
-        );
+        await waitForHeir(NAME);
         const syncNamedAfter = Date.now() - healthyAt;
         step = Date.now();
         const timeline = new WritableTimeline(three, SUPERUSER, 200);

@@ -5,7 +5,7 @@
  * restore of the source follows the source's timeline), and the refusals before anything is
  * created. Figures are printed, not asserted.
  */
-import { docker, run, sleep, testImage } from "../support/docker";
+import { docker, run, shellOnVolume, sleep, testImage } from "../support/docker";
 import { ConfigValues } from "./drivers/deployment";
 import { LiveDeployment } from "./drivers/live-driver";
 import { Cluster, eventually, labelledObjects, removeLeftovers } from "./support/cluster";
@@ -23,21 +23,12 @@ const ALL = [SOURCE, PITR, COPY, COPY2, REFUSED];
 
 /** Files in a cluster's repository volume under archive/<stanza>/, relative to it. */
 async function archiveFiles(cluster: string, image: string): Promise<string[]> {
-  const { stdout } = await run("docker", [
-    "run",
-    "--rm",
-    "--network",
-    "none",
-    "--user",
-    "root",
-    "--entrypoint",
-    "/bin/sh",
-    "-v",
-    `${cluster}-backup:/repo:ro`,
+  const { stdout } = await shellOnVolume(
     image,
-    "-c",
+    `${cluster}-backup`,
+    "/repo",
     `cd /repo/archive/${cluster} && find . -type f | sort`,
-  ]);
+  );
   return stdout.split("\n").filter((f) => f !== "");
 }
 

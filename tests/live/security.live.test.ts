@@ -3,7 +3,7 @@
  * checked on every instance from the outside (psql through the published ports, docker).
  */
 import { randomBytes } from "crypto";
-import { docker, pgTool, psqlResult, run, testImage } from "../support/docker";
+import { docker, pgTool, psqlResult, run, shellOnVolume, testImage } from "../support/docker";
 import { LiveDeployment } from "./drivers/live-driver";
 import { Cluster, removeLeftovers } from "./support/cluster";
 import { liveSuiteGate, sqlIn, timed } from "./support/faults";
@@ -222,25 +222,16 @@ describeLive("security checks (live harness)", () => {
     // The password reaches grep through the environment, never as an argument.
     const grepVolume = async (volume: string, password: string) =>
       (
-        await docker(
-          [
-            "run",
-            "--rm",
-            "--network",
-            "none",
-            "--user",
-            "root",
-            "-e",
-            "PW",
-            "-v",
-            `${volume}:/data:ro`,
-            "--entrypoint",
-            "/bin/sh",
-            image,
-            "-c",
-            'grep -rlF -- "$PW" /data; echo "grep exit $?"',
-          ],
-          { env: { PW: password }, timeoutMs: 120_000 },
+        await shellOnVolume(
+          image,
+          volume,
+          "/data",
+          'grep -rlF -- "$PW" /data; echo "grep exit $?"',
+          {
+            env: { PW: password },
+            pass: ["PW"],
+            timeoutMs: 120_000,
+          },
         )
       ).stdout.trim();
     // Positive control: the config volume holds the password files by design, so the same

@@ -87,6 +87,40 @@ export function run(
   });
 }
 
+/**
+ * `sh -c script` as root in a throwaway container of `image` with no network and `volume`
+ * mounted read-only at `mountPoint`; `env` names variables passed on from this process's
+ * environment (never their values as arguments).
+ */
+export function shellOnVolume(
+  image: string,
+  volume: string,
+  mountPoint: string,
+  script: string,
+  options: RunOptions & { pass?: string[] } = {},
+): Promise<RunResult> {
+  const pass = (options.pass ?? []).flatMap((name) => ["-e", name]);
+  return docker(
+    [
+      "run",
+      "--rm",
+      "--network",
+      "none",
+      "--user",
+      "root",
+      ...pass,
+      "-v",
+      `${volume}:${mountPoint}:ro`,
+      "--entrypoint",
+      "/bin/sh",
+      image,
+      "-c",
+      script,
+    ],
+    options,
+  );
+}
+
 /** `docker <args>`; throws on a non-zero exit unless allowFailure is set. */
 export function docker(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   return run("docker", args, options);

@@ -11,7 +11,7 @@ import {
   endpointOf,
   healthy,
   leader,
-  leaderAndHeir,
+  waitForHeir,
   query,
   rejoined,
   storedSeqs,
@@ -55,15 +55,7 @@ export async function measureAutomatic(
       await sleep(1500);
       for (let i = 0; i < plan.runs; i++) {
         await eventually(() => healthy(NAME, three), "cluster not healthy before a kill", 120_000);
-        // In synchronous mode Patroni promotes only the standby the leader named in /sync; a
-        // kill before the leader has named one would measure no failover at all.
-        let named: { leader: string; heir: string } | undefined;
-        await eventually(
-          async () => (named = await leaderAndHeir(NAME)) !== undefined,
-          "the leader named no synchronous standby in /sync before a kill",
-          120_000,
-        );
-        const victim = named!.leader;
+        const victim = (await waitForHeir(NAME)).leader;
         await docker(["kill", victim]);
         const killedAt = Date.now();
         let successor: string | undefined;

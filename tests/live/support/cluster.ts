@@ -5,6 +5,7 @@ import {
   PsqlTarget,
   removeByLabel,
   run,
+  shellOnVolume,
   sleep,
   waitUntil,
 } from "../../support/docker";
@@ -115,23 +116,14 @@ export async function archivedFiles(cluster: string, image: string): Promise<str
   const repository = `${cluster}-backup`;
   const isRepository =
     (await run("docker", ["volume", "inspect", repository], { allowFailure: true })).code === 0;
-  const { stdout } = await run("docker", [
-    "run",
-    "--rm",
-    "--network",
-    "none",
-    "--user",
-    "root",
-    "--entrypoint",
-    "/bin/sh",
-    "-v",
-    isRepository ? `${repository}:/archive:ro` : `${cluster}-wal-archive:/archive:ro`,
+  const { stdout } = await shellOnVolume(
     image,
-    "-c",
+    isRepository ? repository : `${cluster}-wal-archive`,
+    "/archive",
     isRepository
       ? "find /archive/archive -type f -name '[0-9A-F]*-*' -exec basename {} \\;"
       : "ls /archive",
-  ]);
+  );
   return stdout
     .split("\n")
     .filter((f) => f !== "")

@@ -5,6 +5,7 @@
 import { Client } from "pg";
 
 import { docker, sleep } from "../../support/docker";
+import { eventually } from "./cluster";
 
 export const SUPERUSER = "postgresadmin";
 
@@ -213,6 +214,22 @@ export async function leaderAndHeir(
   const now = await leader(cluster);
   const heir = now === undefined ? undefined : await namedSyncStandby(cluster, now);
   return now !== undefined && heir !== undefined ? { leader: now, heir } : undefined;
+}
+
+/**
+ * Waits until the leader has named its synchronous standby in /sync. In synchronous mode only
+ * that standby may take a lost leader's key, and for a few seconds after every member looks
+ * healthy the key names nobody: a leader lost then is replaced by no one (Patroni keeping
+ * acknowledged rows safe), so a fault injected before this measures no failover at all.
+ */
+export async function waitForHeir(cluster: string): Promise<{ leader: string; heir: string }> {
+  let named: { leader: string; heir: string } | undefined;
+  await eventually(
+    async () => (named = await leaderAndHeir(cluster)) !== undefined,
+    "the leader named no synchronous standby in /sync",
+    120_000,
+  );
+  return named!;
 }
 
 export function median(values: readonly number[]): number {
