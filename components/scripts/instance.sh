@@ -122,27 +122,40 @@ repair_slot() {
 
 # A new standby's container starts together with its primary, before the deployment has
 # created the replication role and the standby's slot there: the clone waits for both. The
-# deployment's readiness check bounds the wait and shows this log.
+# deployment's readiness check bounds the wait and shows this log. Returns 0 when the clone
+# can start, 1 when the primary answers but the slot is not there yet, 2 when the primary
+# does not let the replication role in (not up yet, or the role not created yet).
 primary_ready_for_clone() {
   conninfo="host=$PRIMARY_HOST port=5432 user=$REPLICATION_USER passfile=/config/replication.pgpass replication=true connect_timeout=3"
   if [ -z "$SLOT" ]; then
-    as_postgres psql -X -A -t -d "$conninfo" -c IDENTIFY_SYSTEM >/dev/null 2>&1
-    return
+    as_postgres psql -X -A -t -d "$conninfo" -c IDENTIFY_SYSTEM >/dev/null 2>&1 || return 2
+    return 0
   fi
-  case "$(as_postgres psql -X -A -t -d "$conninfo" -c "READ_REPLICATION_SLOT $SLOT" 2>/dev/null)" in
+  state=$(as_postgres psql -X -A -t -d "$conninfo" -c "READ_REPLICATION_SLOT $SLOT" 2>/dev/null) || return 2
+  case "$state" in
     "physical|"[0-9A-F]*) return 0 ;;
-    *) return 1 ;;
+    "physical|"*)
+      # Invalidated while this standby was away (max_slot_wal_keep_size): recreated at once.
+      repair_slot
+      return 1
+      ;;
   esac
+  # Missing: the deployment creates it once the primary is promoted. One that does not appear
+  # within about 20 s of the role working was dropped outside a deployment: created here.
+  missing_slot_polls=$((missing_slot_polls + 1))
+  if [ "$missing_slot_polls" -ge 80 ]; then repair_slot; fi
+  return 1
 }
 
-# Polls gently while the primary does not even accept connections (its first start takes
+# Polls gently while the primary does not let the replication role in (its first start takes
 # seconds, and every standby of a new cluster waits at once: psql in a tight loop from five of
-# them took CPU the primary's initdb needed), then briskly until the role and slot appear.
+# them took CPU the primary's initdb needed), then briskly until the slot appears.
 wait_for_primary() {
   next_log=0
+  missing_slot_polls=0
   while :; do
-    if pg_isready -q -h "$PRIMARY_HOST" -p 5432 -t 1 >/dev/null 2>&1; then
-      primary_ready_for_clone && return 0
+    if primary_ready_for_clone; then return 0; else answer=$?; fi
+    if [ "$answer" = 1 ]; then
       pause=0.25
       step=1
     else

@@ -310,12 +310,22 @@ export function automaticScenarios(driver: ScenarioDriver, cluster: AutomaticClu
         const oneKilledAt = Date.now();
         await sleep(PATRONI_TIMINGS.ttl * 1000 * 2);
         const oneDown = writer.since(oneKilledAt);
+        const acksAfterKill = [
+          oneKilledAt,
+          ...writer.acks.filter((a) => a.at >= oneKilledAt).map((a) => a.at),
+        ];
+        const oneDownGap = Math.max(
+          ...acksAfterKill.slice(1).map((at, i) => at - acksAfterKill[i]),
+        );
         console.log(
           `measured: one etcd member of three killed: over ${Date.now() - oneKilledAt} ms clients saw ` +
-            `${oneDown.acked} writes acknowledged, ${oneDown.failed} failed; leader ${await leader()}`,
+            `${oneDown.acked} writes acknowledged, ${oneDown.failed} failed, longest gap ${oneDownGap} ms; leader ${await leader()}`,
         );
-        expect(oneDown.failed).toBe(0);
+        // The leader keeps its key. Patroni's first request to the dead member can outlast
+        // retry_timeout (2 s) on a loaded machine, and the leader is then read-only until its
+        // next loop: a pause (seen once in CI: 14 writes failed), never a failover.
         expect(oneDown.acked).toBeGreaterThan(0);
+        expect(oneDownGap).toBeLessThan(PATRONI_TIMINGS.ttl * 1000);
         expect(await leader()).toBe(before);
 
         // A second one killed: no quorum, the leader cannot renew its key and demotes itself.
