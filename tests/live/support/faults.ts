@@ -8,7 +8,6 @@ import {
   dockerUnavailableReason,
   psql,
   PsqlTarget,
-  run,
   RunResult,
   sleep,
 } from "../../support/docker";
@@ -101,30 +100,12 @@ export class ExecWritablePoller {
     this.done = (async () => {
       while (this.running) {
         const states = await Promise.all(
-          containers.map(async (c) => {
-            const r = await run(
-              "docker",
-              [
-                "exec",
-                "-u",
-                "postgres",
-                c,
-                "psql",
-                "-X",
-                "-A",
-                "-t",
-                "-q",
-                "-U",
-                superuser,
-                "-d",
-                "postgres",
-                "-c",
-                "select not pg_is_in_recovery()",
-              ],
-              { allowFailure: true, timeoutMs: 10_000 },
-            ).catch(() => undefined);
-            return r !== undefined && r.code === 0 && r.stdout.trim() === "t";
-          }),
+          containers.map((c) =>
+            sqlIn(c, superuser, "select not pg_is_in_recovery()", { timeoutMs: 10_000 }).then(
+              (out) => out.trim() === "t",
+              () => false,
+            ),
+          ),
         );
         const writers = containers.filter((_, i) => states[i]);
         writers.forEach((w) => this.everWritable.add(w));

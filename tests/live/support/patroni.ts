@@ -6,6 +6,7 @@ import { Client } from "pg";
 
 import { docker, sleep } from "../../support/docker";
 import { eventually } from "./cluster";
+import { sqlIn } from "./faults";
 
 export const SUPERUSER = "postgresadmin";
 
@@ -249,29 +250,16 @@ export class WritableTimeline {
   private readonly done: Promise<void>;
 
   constructor(containers: readonly string[], superuser: string, intervalMs = 200) {
-    const ask = async (c: string): Promise<boolean> => {
-      const r = await docker(
-        [
-          "exec",
-          "-u",
-          "postgres",
-          c,
-          "psql",
-          "-X",
-          "-A",
-          "-t",
-          "-q",
-          "-U",
-          superuser,
-          "-d",
-          "postgres",
-          "-c",
-          "select not pg_is_in_recovery() and current_setting('transaction_read_only') = 'off'",
-        ],
-        { allowFailure: true, timeoutMs: 5000 },
-      ).catch(() => undefined);
-      return r !== undefined && r.code === 0 && r.stdout.trim() === "t";
-    };
+    const ask = (c: string): Promise<boolean> =>
+      sqlIn(
+        c,
+        superuser,
+        "select not pg_is_in_recovery() and current_setting('transaction_read_only') = 'off'",
+        { timeoutMs: 5000 },
+      ).then(
+        (out) => out.trim() === "t",
+        () => false,
+      );
     this.done = (async () => {
       while (this.running) {
         const at = Date.now();
