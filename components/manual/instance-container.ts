@@ -34,6 +34,8 @@ export interface InstanceContainerArgs {
   readonly archiveVolume?: pulumi.Input<string>;
   readonly labels: { label: string; value: string }[];
   readonly dependsOn: pulumi.Resource[];
+  /** What the readiness check waits for besides the container. @default [] */
+  readonly readyAfter?: pulumi.Resource[];
 }
 
 /**
@@ -112,7 +114,7 @@ export function createInstanceContainer(
       SUPERUSER: settings.superuser,
       TIMEOUT_SECONDS: String(READY_TIMEOUT_SECONDS),
     }),
-    { parent, dependsOn: [container] },
+    { parent, dependsOn: [container, ...(args.readyAfter ?? [])] },
   );
   return { container, ready };
 }

@@ -145,6 +145,7 @@ export function buildManualReplicaSet(
     n: number,
     dependsOn: pulumi.Resource[],
     image: pulumi.Input<string> = instanceImage,
+    readyAfter: pulumi.Resource[] = [],
   ) => {
     const instance = createInstanceContainer(parent, name, {
       settings,
@@ -156,6 +157,7 @@ export function buildManualReplicaSet(
       archiveVolume: archive?.name,
       labels: instanceLabels(n),
       dependsOn,
+      readyAfter,
     });
     containers.set(n, instance.container);
     return instance;
@@ -163,9 +165,14 @@ export function buildManualReplicaSet(
 
   // A standby's container clones itself from the primary at its first start (instance.sh), so
   // it needs no resource of the primary's: standbys come before the primary in the graph, and
-  // a new image reaches them first.
+  // a new image reaches them first. Its readiness waits for the primary's configuration: a
+  // primary failing to start on a bad setting is restarted there with the fixed one, and a
+  // standby waiting to clone from it meanwhile would give up on it.
   const standbyInstances = new Map(
-    standbyNumbers.map((n) => [n, createContainer(n, [configure.get(n)!])]),
+    standbyNumbers.map((n) => [
+      n,
+      createContainer(n, [configure.get(n)!], instanceImage, [configure.get(settings.primary)!]),
+    ]),
   );
   // A restored cluster's primary starts from the source's backup, made before its container.
   const restore = settings.restore

@@ -267,6 +267,9 @@ describe("ordering", () => {
         expect([n, p, reaches(resources, `postgres-${n}`, p)]).toEqual([n, p, false]);
       }
       expect(dependsOn(resources, `postgres-${n}`, `postgres-${n}-configure`)).toBe(true);
+      // A primary failing on a bad setting is restarted by its configure step; a standby's
+      // readiness (which gives up on a primary that keeps restarting) waits for it.
+      expect(dependsOn(resources, `postgres-${n}-ready`, "postgres-1-configure")).toBe(true);
     }
   });
 

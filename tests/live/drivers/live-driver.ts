@@ -24,6 +24,17 @@ function configArg(key: string, value: string | number | boolean | object): stri
   return `${key}=${v}`;
 }
 
+/**
+ * What a failed run reports: its last lines, and at least its whole summary from "Resources:"
+ * on, which holds every failed resource's error (as the CLI's diagnostics do).
+ */
+function summary(output: string): string {
+  const lines = output.trimEnd().split("\n");
+  const resources = lines.map((l) => l.startsWith("Resources:")).lastIndexOf(true);
+  const start = Math.max(0, lines.length - 25);
+  return lines.slice(resources >= 0 ? Math.min(resources, start) : start).join("\n");
+}
+
 export class LiveDeployment implements Deployment {
   readonly kind = "live" as const;
   readonly programDir: string;
@@ -68,8 +79,7 @@ export class LiveDeployment implements Deployment {
       child.on("close", (code) => {
         if (code === 0) resolve();
         else {
-          const tail = mine.trimEnd().split("\n").slice(-25).join("\n");
-          reject(new Error(`live harness ${args[0]} exited with code ${code}:\n${tail}`));
+          reject(new Error(`live harness ${args[0]} exited with code ${code}:\n${summary(mine)}`));
         }
       });
     });
