@@ -326,10 +326,14 @@ restore() {
   log "restored $RESTORE_FROM ($RESTORE_TARGET): $(grep -E 'recovery stopping|last completed transaction|selected new timeline' "$recovery_log" | sed 's/^.*LOG: *//' | tr '\n' ';')"
 }
 
-# restore_failed LOG: PostgreSQL's reason, and an empty data directory for the next try.
+# restore_failed LOG: PostgreSQL's reason, and an empty data directory for the next try. The
+# poll above may have been turned away meanwhile ("the database system is in recovery mode"):
+# that is no reason.
 restore_failed() {
   as_postgres pg_ctl --pgdata="$PGDATA" --mode=immediate stop >/dev/null 2>&1 || true
-  reason=$(grep -E 'FATAL|PANIC' "$1" | tail -n 2 | sed 's/^.*\(FATAL\|PANIC\): *//' | tr '\n' ' ' | sed 's/ *$//')
+  reason=$(grep -E 'FATAL|PANIC' "$1" |
+    grep -v -E 'the database system is (starting up|in recovery mode|shutting down|not yet accepting connections)' |
+    tail -n 2 | sed 's/^.*\(FATAL\|PANIC\): *//' | tr '\n' ' ' | sed 's/ *$//')
   wipe_data_dir
   tail -n 5 "$1" >&2
   log "recovery of $RESTORE_FROM to $RESTORE_TARGET failed: ${reason:-see the log above}"
