@@ -13,6 +13,7 @@ timeout=${TIMEOUT_SECONDS:-120}
 unreachable_limit=20
 deadline=$((SECONDS + timeout))
 unreachable_since=""
+tries=0
 
 standby_streaming() {
   [ "$(psql_in "$PRIMARY_CONTAINER" -c "select state from pg_stat_replication where application_name = '$STANDBY'")" = streaming ]
@@ -32,6 +33,7 @@ until standby_streaming; do
   elif ((SECONDS - unreachable_since >= unreachable_limit)); then
     fail "$STANDBY is not streaming from $PRIMARY_CONTAINER: it has not reached $PRIMARY_CONTAINER over the network for ${unreachable_limit}s; reconnect it, then run pulumi up again"
   fi
-  sleep "$POLL_SECONDS"
+  poll_pause "$tries"
+  tries=$((tries + 1))
 done
 log "$STANDBY is streaming from $PRIMARY_CONTAINER"

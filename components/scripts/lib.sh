@@ -44,22 +44,31 @@ psql_in() {
 accepts_sql() { psql_in "$1" -c 'select 1' >/dev/null 2>&1; }
 in_recovery() { [ "$(psql_in "$1" -c 'select pg_is_in_recovery()')" = t ]; }
 
-# Pause between two tries of a wait. Most waits end within a second or two, so a whole
-# second between tries is mostly time spent doing nothing on the deployment's critical path;
-# each try is a docker exec, which already paces the loop.
-POLL_SECONDS=0.1
+# Pauses between the tries of a wait. Most waits end within a second, so the first tries come
+# quickly; a long wait (a server starting, a clone) then tries twice a second, because every
+# try is a docker exec, and on a busy machine ten of them a second per waiting step took the
+# CPU from the very servers being waited for.
+POLL_PAUSES=(0.1 0.1 0.1 0.2 0.2 0.3 0.5)
 
-# wait_for SECONDS DESCRIPTION COMMAND...: retry COMMAND every POLL_SECONDS until it succeeds.
+# poll_pause TRY: sleeps the pause after the TRY-th failed try (counted from 0).
+poll_pause() {
+  local last=$((${#POLL_PAUSES[@]} - 1))
+  sleep "${POLL_PAUSES[$(($1 < last ? $1 : last))]}"
+}
+
+# wait_for SECONDS DESCRIPTION COMMAND...: retry COMMAND (poll_pause between tries) until it
+# succeeds.
 wait_for() {
   local seconds=$1 description=$2
   shift 2
-  local deadline=$((SECONDS + seconds))
+  local deadline=$((SECONDS + seconds)) tries=0
   until "$@"; do
     if ((SECONDS >= deadline)); then
       log "gave up after ${seconds}s waiting for $description"
       return 1
     fi
-    sleep "$POLL_SECONDS"
+    poll_pause "$tries"
+    tries=$((tries + 1))
   done
 }
 
@@ -80,19 +89,20 @@ run_instance_script() {
 wait_ready() {
   local container=$1 timeout=$2
   local deadline=$((SECONDS + timeout)) next_report=$((SECONDS + 15))
-  local restarts_before tries=0 refusal state status restarts
+  local restarts_before tries=0 next_check=0 refusal state status restarts
   require_container "$container"
   # A container that failed before this run (a first start that failed, then a fixed
   # configuration) gets one more start; one that fails after it is not retried here.
   restarts_before=$(docker container inspect -f '{{.RestartCount}}' "$container")
   until instance_ready "$container"; do
-    tries=$((tries + 1))
-    # The probe runs every POLL_SECONDS; the reasons to give up are looked for about twice a
-    # second, which is soon enough for a container that will not start.
-    if ((tries % 4 != 1)); then
-      sleep "$POLL_SECONDS"
+    # The reasons to give up are looked for about once a second (more docker calls), which is
+    # soon enough for a container that will not start.
+    if ((SECONDS < next_check)); then
+      poll_pause "$tries"
+      tries=$((tries + 1))
       continue
     fi
+    next_check=$((SECONDS + 1))
     # docker exec prints its own failures (a container restarting) on stdout: only the
     # guard's own message counts.
     refusal=$(docker exec "$container" cat /tmp/postgres-replication-refused 2>/dev/null || true)
@@ -119,7 +129,8 @@ wait_ready() {
       log "still waiting for $container to accept connections ($(docker logs --tail 1 "$container" 2>&1 | cut -c1-120))"
       next_report=$((SECONDS + 15))
     fi
-    sleep "$POLL_SECONDS"
+    poll_pause "$tries"
+    tries=$((tries + 1))
   done
   log "$container accepts connections"
 }

@@ -13,9 +13,19 @@ if docker run --rm --network none --entrypoint /bin/sh -v "$DATA_VOLUME:/data:ro
   log "$DATA_VOLUME already holds a database cluster; nothing to restore"
   exit 0
 fi
-# Mounting a volume that does not exist would create an empty one.
-docker volume inspect "$SOURCE_VOLUME" >/dev/null 2>&1 ||
-  fail "restore.fromCluster: the repository volume $SOURCE_VOLUME of cluster $RESTORE_FROM does not exist"
+# Mounting a volume that does not exist would create an empty one. Only Docker's own "no such
+# volume" means it is missing: once, on a loaded machine, the check failed for a volume that was
+# there, so any other failure is retried, then reported as Docker gave it.
+for try in 1 2 3; do
+  if inspect_error=$(docker volume inspect "$SOURCE_VOLUME" 2>&1 >/dev/null); then break; fi
+  case "$inspect_error" in
+    *"o such volume"*)
+      fail "restore.fromCluster: the repository volume $SOURCE_VOLUME of cluster $RESTORE_FROM does not exist"
+      ;;
+  esac
+  ((try < 3)) || fail "restore.fromCluster: Docker could not inspect the repository volume $SOURCE_VOLUME: $inspect_error"
+  sleep 1
+done
 
 # A run interrupted earlier may have left its restore container behind.
 runner="$CLUSTER-restore"
