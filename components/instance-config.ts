@@ -9,6 +9,7 @@ import {
 import { pgbackrestArchiveCommands } from "./backup";
 import { readTemplate, renderTemplate } from "./render";
 import {
+  ARCHIVE_TIMEOUT,
   MAX_REPLICATION_SLOTS,
   MAX_WAL_SENDERS,
   ParameterValue,
@@ -80,6 +81,7 @@ export function renderInstanceConfig(
     synchronousStandbyNames: synchronousStandbyNames(settings.synchronousStandbys),
     archiveMode: settings.walArchive ? "on" : "off",
     archiveCommand: settings.walArchive ? archiveCommand : "",
+    archiveTimeout: settings.walArchive ? ARCHIVE_TIMEOUT : "0",
     restoreCommand: settings.walArchive ? restoreCommand : "",
     primaryConninfo: isPrimary ? "" : primaryConninfo(settings, instance),
     primarySlotName:

@@ -114,6 +114,16 @@ describe("postgresql.conf", () => {
     expect(off(2).get("restore_command")).toBe("cp /mnt/server/archive/%f %p");
   });
 
+  test("a segment reaches the archive within a minute even when not full; a stack parameter overrides it", () => {
+    expect(primary.get("archive_timeout")).toBe("60s");
+    const without = parseConf(render({ standbys: 1, walArchive: false }, 1)["postgresql.conf"]);
+    expect(without.get("archive_timeout")).toBe("0");
+    const tuned = parseConf(
+      render({ standbys: 1, parameters: { archive_timeout: "5min" } }, 1)["postgresql.conf"],
+    );
+    expect(tuned.get("archive_timeout")).toBe("5min");
+  });
+
   test("points a standby at the primary through a passfile and its own slot", () => {
     const conninfo = standby.get("primary_conninfo") ?? "";
     expect(conninfo).toContain("host=postgres-1");
