@@ -5,31 +5,52 @@
 import { docker } from "../../tests/support/docker";
 import { CLUSTER_LABEL } from "../../tests/live/support/cluster";
 import { BenchCluster, BenchContext, withCluster } from "./cluster";
-import { joinTimings } from "./harness-log";
-import { CloneRun } from "./types";
+import { cloneTimings } from "./harness-log";
+import { measureArchiveLag, measureBackup } from "./backup";
+import { ArchiveLagRun, CloneRun } from "./types";
 
 export interface ClonePlan {
   readonly scales: readonly number[];
   readonly port: number;
+  /** pgbench seconds of the archive lag measurement, at the first scale. */
+  readonly archiveLagSeconds: number;
 }
 
 const LONG = { timeoutMs: 30 * 60_000 };
 
-/** Appends each finished scale to `runs`, so a failure keeps the scales before it. */
+/**
+ * Appends each finished scale to `runs`, so a failure keeps the scales before it; the archive
+ * lag, measured once after the first scale, goes to `archive.run`.
+ */
 export async function measureCloneBySize(
   ctx: BenchContext,
   plan: ClonePlan,
   runs: CloneRun[],
+  archive: { run?: ArchiveLagRun },
 ): Promise<void> {
   await withCluster(ctx, "prb-clone", plan.port, async (c) => {
     await c.up({ standbys: 0 });
     for (const scale of plan.scales) {
       const run = await oneScale(ctx, c, scale);
+      const b = run.backup!;
       ctx.note(
         `  clone at scale ${scale}: ${(run.dataDirBytes / 1e6).toFixed(0)} MB, base backup ` +
-          `${run.cloneSeconds.toFixed(1)}s, cp -a ${run.cpSeconds.toFixed(1)}s + sync ${run.syncSeconds.toFixed(1)}s`,
+          `${run.cloneSeconds.toFixed(1)}s, cp -a ${run.cpSeconds.toFixed(1)}s + sync ${run.syncSeconds.toFixed(1)}s; ` +
+          `full backup ${b.backupSeconds.toFixed(1)}s, restore ${b.restoreSeconds.toFixed(1)}s + sync ${b.restoreSyncSeconds.toFixed(1)}s`,
       );
       runs.push(run);
+      if (archive.run === undefined) {
+        archive.run = await measureArchiveLag(c, {
+          seconds: plan.archiveLagSeconds,
+          drainSeconds: 90,
+          intervalMs: 250,
+        });
+        const delays = [...archive.run.delaysMs].sort((x, y) => x - y);
+        ctx.note(
+          `  archive lag under pgbench: ${archive.run.samples} samples, max ${delays[delays.length - 1] ?? NaN} ms, ` +
+            `${archive.run.uncovered} not archived; at most ${archive.run.maxWaiting} segments waiting`,
+        );
+      }
       // Back to no standby (its volume and slot go), so every scale is measured alike.
       await c.up({ standbys: 0 });
     }
@@ -53,11 +74,12 @@ async function oneScale(ctx: BenchContext, c: BenchCluster, scale: number): Prom
   const walBytes = await duBytes(c, 1, "/data/pg_wal");
 
   const up = await c.up({ standbys: 1 });
-  const join = joinTimings(up.resources).find((t) => t.name === `${c.name}-2-join`);
-  if (!join) throw new Error(`no ${c.name}-2-join among the resources the harness created`);
-  const cloneSeconds = join.seconds;
+  const clone = cloneTimings(up.resources).find((t) => t.name === `${c.name}-2-ready`);
+  if (!clone) throw new Error(`no ${c.name}-2-ready among the resources the harness created`);
+  const cloneSeconds = clone.seconds;
   const standbyBytes = await duBytes(c, 2, "/data");
   const copy = await copyBound(ctx, c);
+  const backup = await measureBackup(ctx, c);
   return {
     scale,
     pgbenchInitSeconds,
@@ -68,6 +90,7 @@ async function oneScale(ctx: BenchContext, c: BenchCluster, scale: number): Prom
     cloneSeconds,
     upWallSeconds: up.wallSeconds,
     ...copy,
+    backup,
   };
 }
 

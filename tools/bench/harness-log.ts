@@ -24,9 +24,14 @@ export function engineSeconds(output: string): number | undefined {
   return undefined;
 }
 
-/** Seconds of the `-join` commands (base backups) that were created, by resource name. */
-export function joinTimings(timings: readonly ResourceTiming[]): ResourceTiming[] {
-  return timings.filter(
-    (t) => t.type === "Command" && t.name.endsWith("-join") && t.action === "create",
-  );
+/**
+ * Seconds of the new standbys' clones. A standby clones itself at its container's first start,
+ * and its `-N-ready` command (N > 1: instance 1 is the benchmark's primary) lasts until the
+ * clone runs and accepts connections.
+ */
+export function cloneTimings(timings: readonly ResourceTiming[]): ResourceTiming[] {
+  return timings.filter((t) => {
+    const n = /-(\d+)-ready$/.exec(t.name);
+    return t.type === "Command" && t.action === "create" && n !== null && Number(n[1]) > 1;
+  });
 }

@@ -6,7 +6,7 @@
  */
 import { TIGHT_POLL_SECONDS, tutorialByHand } from "./by-hand";
 import { BenchContext, withCluster } from "./cluster";
-import { joinTimings } from "./harness-log";
+import { cloneTimings } from "./harness-log";
 import { HandRun, ProvisioningResult, ProvisioningRun, SerialBuild } from "./types";
 
 export interface ProvisioningPlan {
@@ -78,7 +78,7 @@ async function firstUp(
       standbys,
       wallSeconds: up.wallSeconds,
       engineSeconds: up.engineSeconds,
-      cloneSeconds: joinTimings(up.resources).map((t) => t.seconds),
+      cloneSeconds: cloneTimings(up.resources).map((t) => t.seconds),
       resources: up.resources,
     };
   });
@@ -91,7 +91,7 @@ async function serialBuild(ctx: BenchContext, to: number, port: number): Promise
     for (let standbys = 0; standbys <= to; standbys++) {
       const up = await c.up({ standbys });
       stepSeconds.push(up.wallSeconds);
-      cloneSeconds.push(...joinTimings(up.resources).map((t) => t.seconds));
+      cloneSeconds.push(...cloneTimings(up.resources).map((t) => t.seconds));
       ctx.note(`  serial build: ${standbys} standbys after ${up.wallSeconds.toFixed(1)}s more`);
     }
     return { stepSeconds, cloneSeconds };

@@ -1,7 +1,8 @@
 /** The Markdown tables and report (pure). */
 import { NamedChart } from "./charts";
-import { max, median } from "./stats";
+import { max, median, percentile } from "./stats";
 import {
+  backupRows,
   cloneRows,
   goalRows,
   handStepMedians,
@@ -127,6 +128,68 @@ export function resultTables(r: BenchResults): string {
           num(c.cpMBps, 0),
           num(c.slowdown, 2),
         ]),
+      ),
+    );
+  }
+  const backups = r.clone ? backupRows(r.clone) : [];
+  if (backups.length > 0) {
+    sections.push(
+      "### 2b. Full backup and restore against the raw copy (goal: each at least 0.5x its MB/s)",
+      markdownTable(
+        [
+          "pgbench scale",
+          "backed up (MB)",
+          "in repository, lz4 (MB)",
+          "backup-now (s)",
+          "backup (MB/s)",
+          "restore + sync (s)",
+          "restore (MB/s)",
+          "cp -a + sync (MB/s)",
+          "backup / cp",
+          "restore / cp",
+        ],
+        backups.map((b) => [
+          String(b.scale),
+          num(b.backupMB, 0),
+          num(b.repositoryMB, 0),
+          num(b.backupSeconds),
+          num(b.backupMBps, 0),
+          num(b.restoreSeconds),
+          num(b.restoreMBps, 0),
+          num(b.cpMBps, 0),
+          num(b.backupRatio, 2),
+          num(b.restoreRatio, 2),
+        ]),
+      ),
+    );
+  }
+  if (r.archive) {
+    const a = r.archive;
+    sections.push(
+      "### 2c. Archive lag under pgbench -c 4 (the RPO of losing the primary; goal: at most archive_timeout)",
+      markdownTable(
+        [
+          "pgbench (s)",
+          "TPS",
+          "WAL written (MB)",
+          "archive_timeout",
+          "samples",
+          "until archived p50 / p99 / max (ms)",
+          "not archived within 90 s",
+          "most segments waiting",
+        ],
+        [
+          [
+            String(a.pgbenchSeconds),
+            num(a.tps, 0),
+            num(a.walBytes / 1e6, 0),
+            a.archiveTimeout,
+            String(a.samples),
+            `${num(percentile(a.delaysMs, 50), 0)} / ${num(percentile(a.delaysMs, 99), 0)} / ${max(a.delaysMs)}`,
+            String(a.uncovered),
+            String(a.maxWaiting),
+          ],
+        ],
       ),
     );
   }
@@ -269,9 +332,20 @@ function method(plan: BenchResults["plan"]): string {
   and PostgreSQL, one cluster per measurement (\`prb-*\`, host ports 16000-16199), destroyed
   afterwards. Wall times include starting the harness process (ts-node), about 2-3 s per \`up\`;
   the harness total ("Resources: … (N s)", printed by the harness) does not.
-- Base backup durations are the harness's seconds for each new standby's \`-join\` command:
-  one throwaway container on the standby's volumes that runs \`pg_basebackup -Xs
-  --checkpoint=fast\` through the standby's own slot (\`instance.sh join\`).
+- Base backup durations are the harness's seconds for each new standby's \`-N-ready\` command:
+  it lasts until the standby's container, which runs \`pg_basebackup -Xs --checkpoint=fast\`
+  through its own slot at its first start (\`instance.sh start\`), accepts connections. In a new
+  cluster that includes waiting for the primary to be created and to grant the role and slot.
+- Backups (2b) are measured on the clone section's primary at each scale, after its \`cp -a\`
+  bound: \`docker exec <cluster>-backup backup-now\` (a full backup, lz4, its checkpoint
+  included), then \`pgbackrest restore --type=immediate\` of that backup into a fresh volume in a
+  throwaway container (file copy only, no WAL replay) and \`sync -f\`. MB/s is what each moved:
+  the data directory without pg_wal for the backup (pgBackRest's own size), the restored
+  directory for the restore, the whole data directory for \`cp -a\` + sync.
+- Archive lag (2c), at the first scale: pgbench -c 4 on the primary while a sampler reads, every
+  250 ms, the WAL position and \`pg_stat_archiver.last_archived_wal\`; a sample's delay is the
+  time until a later sample shows the segment holding its position archived. Sampling goes on
+  after pgbench until every sample is covered (archive_timeout bounds it) or 90 s pass.
 - **Goals.** The tutorial by hand is \`bench/tutorial-by-hand.sh\`: the tutorial's steps as a
   bare script with the same image (network, volumes, config files in host directories, the
   primary, \`until … pg_isready …; do sleep 1; done\` over TCP, \`CREATE ROLE … REPLICATION\`,

@@ -20,7 +20,7 @@ import { measureOutage } from "./outage";
 import { measureProvisioning } from "./provisioning";
 import { renderReport, resultTables } from "./report";
 import { barChartSvg } from "./svg";
-import { BenchPlan, BenchResults, CloneRun, OutageRun } from "./types";
+import { ArchiveLagRun, BenchPlan, BenchResults, CloneRun, OutageRun } from "./types";
 
 const SECTIONS = ["provisioning", "clone", "outage", "lag", "automatic"] as const;
 type Section = (typeof SECTIONS)[number];
@@ -78,6 +78,7 @@ export function planFor(quick: boolean): BenchPlan {
         goalRepetitions: 1,
         serialBuildTo: 3,
         scales: [5, 20],
+        archiveLagSeconds: 10,
         outageRuns: 1,
         lagSeconds: 10,
         lagStandbys: 2,
@@ -91,6 +92,7 @@ export function planFor(quick: boolean): BenchPlan {
         goalRepetitions: 3,
         serialBuildTo: 5,
         scales: [10, 50, 100],
+        archiveLagSeconds: 30,
         outageRuns: 3,
         lagSeconds: 30,
         lagStandbys: 2,
@@ -170,8 +172,14 @@ async function main(): Promise<void> {
     }),
   );
   const clone: CloneRun[] = [];
+  const archive: { run?: ArchiveLagRun } = {};
   await attempt("clone", () =>
-    measureCloneBySize(ctx, { scales: plan.scales, port: PORTS.clone }, clone),
+    measureCloneBySize(
+      ctx,
+      { scales: plan.scales, port: PORTS.clone, archiveLagSeconds: plan.archiveLagSeconds },
+      clone,
+      archive,
+    ),
   );
   const outage: OutageRun[] = [];
   await attempt("outage", () =>
@@ -202,6 +210,7 @@ async function main(): Promise<void> {
     durationSeconds: (performance.now() - t0) / 1000,
     provisioning,
     clone: args.only.includes("clone") ? clone : undefined,
+    archive: archive.run,
     outage: args.only.includes("outage") ? outage : undefined,
     lag,
     automatic,
@@ -237,7 +246,7 @@ function withPreviousSections(
   }));
   return {
     ...r,
-    ...(kept.includes("clone") ? { clone } : {}),
+    ...(kept.includes("clone") ? { clone, archive: previous.archive } : {}),
     ...(kept.includes("outage") ? { outage: previous.outage } : {}),
     ...(kept.includes("lag") ? { lag: previous.lag } : {}),
     ...(kept.includes("provisioning") ? { provisioning: previous.provisioning } : {}),

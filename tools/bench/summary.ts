@@ -174,6 +174,49 @@ export function cloneRows(runs: readonly CloneRun[]): CloneRow[] {
   });
 }
 
+export interface BackupRow {
+  readonly scale: number;
+  readonly backupMB: number;
+  readonly repositoryMB: number;
+  readonly backupSeconds: number;
+  readonly backupMBps: number;
+  readonly restoreSeconds: number;
+  readonly restoreMBps: number;
+  /** cp -a + sync of the same data directory. */
+  readonly cpMBps: number;
+  /** Throughput against the raw copy's: the goals are at least 0.5. */
+  readonly backupRatio: number;
+  readonly restoreRatio: number;
+}
+
+/**
+ * Full backup and restore against `cp -a` + sync of the same data directory, each as MB/s of
+ * what it moved: the backup reads the data directory without pg_wal, the restore writes it back.
+ */
+export function backupRows(runs: readonly CloneRun[]): BackupRow[] {
+  return runs.flatMap((r) => {
+    const b = r.backup;
+    if (!b) return [];
+    const cpMBps = r.dataDirBytes / MB / (r.cpSeconds + r.syncSeconds);
+    const backupMBps = b.backupBytes / MB / b.backupSeconds;
+    const restoreMBps = b.restoredBytes / MB / (b.restoreSeconds + b.restoreSyncSeconds);
+    return [
+      {
+        scale: r.scale,
+        backupMB: b.backupBytes / MB,
+        repositoryMB: b.repositoryBytes / MB,
+        backupSeconds: b.backupSeconds,
+        backupMBps,
+        restoreSeconds: b.restoreSeconds + b.restoreSyncSeconds,
+        restoreMBps,
+        cpMBps,
+        backupRatio: backupMBps / cpMBps,
+        restoreRatio: restoreMBps / cpMBps,
+      },
+    ];
+  });
+}
+
 export interface OutageRow {
   readonly kind: SwitchKind;
   readonly runs: number;

@@ -77,6 +77,49 @@ export interface CloneRun {
   readonly syncSeconds: number;
   /** The whole `docker run --rm ... cp` including container start and stop. */
   readonly cpWallSeconds: number;
+  /** A full pgBackRest backup of the same data, and its restore. */
+  readonly backup?: BackupRun;
+}
+
+export interface BackupRun {
+  readonly label: string;
+  /** `docker exec <cluster>-backup backup-now`, wall time (its checkpoint included). */
+  readonly backupSeconds: number;
+  /** What pgBackRest reports it backed up (the data directory without pg_wal). */
+  readonly backupBytes: number;
+  /** The backup's size in the repository (lz4). */
+  readonly repositoryBytes: number;
+  /** `pgbackrest restore` of that backup into a fresh volume, timed inside its container. */
+  readonly restoreSeconds: number;
+  /** `sync -f` of the restored directory afterwards. */
+  readonly restoreSyncSeconds: number;
+  readonly restoredBytes: number;
+}
+
+export interface ArchiveSample {
+  /** Server clock, milliseconds since the epoch. */
+  readonly atMs: number;
+  /** pg_current_wal_lsn() as a byte position. */
+  readonly lsn: number;
+  /** pg_stat_archiver.last_archived_wal ("" before the first). */
+  readonly lastArchived: string;
+  /** Segments waiting for archive_command (.ready files). */
+  readonly waiting: number;
+}
+
+/** How long WAL written under load takes to reach the repository (the RPO of the primary). */
+export interface ArchiveLagRun {
+  readonly pgbenchSeconds: number;
+  readonly tps: number;
+  readonly archiveTimeout: string;
+  readonly samples: number;
+  /** Per sample taken under load: milliseconds until the repository held its WAL position. */
+  readonly delaysMs: readonly number[];
+  /** Samples whose WAL was not archived by the end of the drain period. */
+  readonly uncovered: number;
+  /** Most segments ever waiting for archive_command at once. */
+  readonly maxWaiting: number;
+  readonly walBytes: number;
 }
 
 export type SwitchKind = "switchover" | "failover";
@@ -158,6 +201,8 @@ export interface BenchPlan {
   readonly goalRepetitions: number;
   readonly serialBuildTo: number;
   readonly scales: readonly number[];
+  /** pgbench seconds of the archive lag measurement (clone section, first scale). */
+  readonly archiveLagSeconds: number;
   readonly outageRuns: number;
   readonly lagSeconds: number;
   readonly lagStandbys: number;
@@ -172,6 +217,8 @@ export interface BenchResults {
   readonly durationSeconds: number;
   readonly provisioning?: ProvisioningResult;
   readonly clone?: readonly CloneRun[];
+  /** Measured in the clone section's cluster at its first scale. */
+  readonly archive?: ArchiveLagRun;
   readonly outage?: readonly OutageRun[];
   readonly lag?: readonly LagRun[];
   readonly automatic?: AutomaticResult;
