@@ -8,14 +8,16 @@ const Sequencer = require("@jest/test-sequencer").default;
 
 /** Seconds each suite took in CI on the 2-core machine; the rest are short. */
 const KNOWN_SECONDS = {
-  "scenarios.live.test.ts": 800,
-  "safety.live.test.ts": 600,
-  "faults.live.test.ts": 700,
-  "automatic.live.test.ts": 400,
-  "backup.live.test.ts": 250,
-  "image-change.live.test.ts": 400,
-  "restore.live.test.ts": 500,
-  "harness.test.ts": 130,
+  "safety.live.test.ts": 870,
+  "faults.live.test.ts": 710,
+  "scenarios.live.test.ts": 700,
+  "automatic.live.test.ts": 360,
+  "image-change.live.test.ts": 310,
+  "harness.test.ts": 240,
+  "restore.live.test.ts": 200,
+  "backup.live.test.ts": 130,
+  "harness-cli.test.ts": 100,
+  "deploy.test.ts": 60,
 };
 
 const secondsOf = (test) => KNOWN_SECONDS[path.basename(test.path)] ?? 0;
