@@ -240,8 +240,10 @@ switchover)
     trap restore_sync_count EXIT
     rest "$current" PATCH /config "{\"synchronous_node_count\":$replicas}" >/dev/null ||
       fail "Patroni refused to make every replica synchronous for the switchover"
-    wait_for 60 "$PREFERRED to become a synchronous standby" is_sync "$PREFERRED" ||
+    if ! wait_for 120 "$PREFERRED to become a synchronous standby" is_sync "$PREFERRED"; then
+      log "members: $(cluster_json | json_eval "'; '.join('%s %s %s lag %s' % (m['name'], m['role'], m['state'], m.get('lag', '-')) for m in d['members'])")"
       fail "$PREFERRED did not become a synchronous standby; is it streaming?"
+    fi
   fi
   log "switchover from $current to $PREFERRED"
   rest "$current" POST /switchover "{\"leader\":\"$current\",\"candidate\":\"$PREFERRED\"}" >&2 ||

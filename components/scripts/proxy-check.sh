@@ -11,6 +11,19 @@ case "${HAPROXY_PROXY_NAME:-}" in
   standbys) want=t ;;
   *) exit 2 ;;
 esac
-in_recovery=$(PGPASSFILE=/config/probe.pgpass PGCONNECT_TIMEOUT=4 psql -X -A -t -w \
-  -h "$3" -p "$4" -U "$PROBE_USER" -d postgres -c 'select pg_is_in_recovery()' 2>/dev/null) || exit 1
-[ "$in_recovery" = "$want" ]
+# The other backend probes the same server too: an answer from this very second is reused
+# (a failed probe as well), which spares a connection, and its authentication, per pair.
+cache="/tmp/proxy-check-$3-$4"
+now=$(date +%s)
+answer="" at=""
+if [ -f "$cache" ]; then
+  read -r at answer <"$cache" || answer=""
+  [ "$at" = "$now" ] || answer=""
+fi
+if [ -z "$answer" ]; then
+  answer=$(PGPASSFILE=/config/probe.pgpass PGCONNECT_TIMEOUT=4 psql -X -A -t -w \
+    -h "$3" -p "$4" -U "$PROBE_USER" -d postgres -c 'select pg_is_in_recovery()' 2>/dev/null) ||
+    answer=down
+  printf '%s %s\n' "$now" "$answer" >"$cache.$$" && mv -f "$cache.$$" "$cache"
+fi
+[ "$answer" = "$want" ]

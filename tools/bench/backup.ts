@@ -4,8 +4,7 @@
  * WAL written under pgbench load takes to reach the repository (the RPO of losing the primary).
  */
 import { docker } from "../../tests/support/docker";
-import { CLUSTER_LABEL } from "../../tests/live/support/cluster";
-import { BenchCluster, BenchContext } from "./cluster";
+import { BenchCluster, BenchContext, runOnScratchVolume } from "./cluster";
 import { ArchiveLagRun, ArchiveSample, BackupRun } from "./types";
 
 const LONG = { timeoutMs: 30 * 60_000 };
@@ -50,49 +49,26 @@ async function restoreBound(
   c: BenchCluster,
   label: string,
 ): Promise<{ restoreSeconds: number; restoreSyncSeconds: number; restoredBytes: number }> {
-  const clusterLabel = `${CLUSTER_LABEL}=${c.name}`;
-  const target = `${c.name}-restore-bound`;
-  await docker(["volume", "create", "--label", clusterLabel, target]);
-  try {
-    const script = [
-      "set -e",
-      "install -d -o postgres -g postgres -m 0700 /restore/data",
-      "a=$(date +%s.%N)",
-      "setpriv --reuid=postgres --regid=postgres --init-groups pgbackrest " +
-        `--config=/config/pgbackrest.conf --stanza=${c.name} --pg1-path=/restore/data ` +
-        `--set=${label} --type=immediate --log-level-console=warn restore >&2`,
-      "b=$(date +%s.%N)",
-      "sync -f /restore/data",
-      "d=$(date +%s.%N)",
-      'echo "$a $b $d $(du -sb /restore/data | cut -f1)"',
-    ].join("\n");
-    const { stdout } = await docker(
-      [
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        "--label",
-        clusterLabel,
-        "-v",
-        `${c.name}-backup:/mnt/server/archive:ro`,
-        "-v",
-        `${c.name}-backup-config:/config:ro`,
-        "-v",
-        `${target}:/restore`,
-        "--entrypoint",
-        "/bin/sh",
-        ctx.image,
-        "-c",
-        script,
-      ],
-      LONG,
-    );
-    const [a, b, d, bytes] = stdout.trim().split(/\s+/).map(Number);
-    return { restoreSeconds: b - a, restoreSyncSeconds: d - b, restoredBytes: bytes };
-  } finally {
-    await docker(["volume", "rm", "-f", target], { allowFailure: true });
-  }
+  const script = [
+    "set -e",
+    "install -d -o postgres -g postgres -m 0700 /scratch/data",
+    "a=$(date +%s.%N)",
+    "setpriv --reuid=postgres --regid=postgres --init-groups pgbackrest " +
+      `--config=/config/pgbackrest.conf --stanza=${c.name} --pg1-path=/scratch/data ` +
+      `--set=${label} --type=immediate --log-level-console=warn restore >&2`,
+    "b=$(date +%s.%N)",
+    "sync -f /scratch/data",
+    "d=$(date +%s.%N)",
+    'echo "$a $b $d $(du -sb /scratch/data | cut -f1)"',
+  ].join("\n");
+  const { stdout } = await runOnScratchVolume(
+    ctx,
+    c,
+    [`${c.name}-backup:/mnt/server/archive:ro`, `${c.name}-backup-config:/config:ro`],
+    script,
+  );
+  const [a, b, d, bytes] = stdout.trim().split(/\s+/).map(Number);
+  return { restoreSeconds: b - a, restoreSyncSeconds: d - b, restoredBytes: bytes };
 }
 
 /**

@@ -2,9 +2,7 @@
  * Measurement 2: time to build one standby against the size of the data (pgbench scale), beside
  * the time `cp -a` takes to copy the same data directory inside a throwaway container.
  */
-import { docker } from "../../tests/support/docker";
-import { CLUSTER_LABEL } from "../../tests/live/support/cluster";
-import { BenchCluster, BenchContext, withCluster } from "./cluster";
+import { BenchCluster, BenchContext, runOnScratchVolume, withCluster } from "./cluster";
 import { cloneTimings } from "./harness-log";
 import { measureArchiveLag, measureBackup } from "./backup";
 import { ArchiveLagRun, CloneRun } from "./types";
@@ -104,38 +102,15 @@ async function copyBound(
   ctx: BenchContext,
   c: BenchCluster,
 ): Promise<{ cpSeconds: number; syncSeconds: number; cpWallSeconds: number }> {
-  const label = `${CLUSTER_LABEL}=${c.name}`;
-  const target = `${c.name}-cp-bound`;
-  await docker(["volume", "create", "--label", label, target]);
-  try {
-    const script =
-      "a=$(date +%s.%N); cp -a /src/. /dst/; b=$(date +%s.%N); sync -f /dst; c=$(date +%s.%N); " +
-      'echo "$a $b $c"';
-    const started = performance.now();
-    const { stdout } = await docker(
-      [
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        "--label",
-        label,
-        "-v",
-        `${c.name}-1-data:/src:ro`,
-        "-v",
-        `${target}:/dst`,
-        "--entrypoint",
-        "/bin/sh",
-        ctx.image,
-        "-c",
-        script,
-      ],
-      LONG,
-    );
-    const cpWallSeconds = (performance.now() - started) / 1000;
-    const [a, b, d] = stdout.trim().split(/\s+/).map(Number);
-    return { cpSeconds: b - a, syncSeconds: d - b, cpWallSeconds };
-  } finally {
-    await docker(["volume", "rm", "-f", target], { allowFailure: true });
-  }
+  const script =
+    "a=$(date +%s.%N); cp -a /src/. /scratch/; b=$(date +%s.%N); sync -f /scratch; " +
+    'c=$(date +%s.%N); echo "$a $b $c"';
+  const { stdout, wallSeconds } = await runOnScratchVolume(
+    ctx,
+    c,
+    [`${c.name}-1-data:/src:ro`],
+    script,
+  );
+  const [a, b, d] = stdout.trim().split(/\s+/).map(Number);
+  return { cpSeconds: b - a, syncSeconds: d - b, cpWallSeconds: wallSeconds };
 }

@@ -5,7 +5,7 @@
 import { DEFAULT_SETTINGS } from "../../components/settings";
 import { LiveDeployment } from "../../tests/live/drivers/live-driver";
 import { ConfigValues, UpResult } from "../../tests/live/drivers/deployment";
-import { Cluster, removeLeftovers } from "../../tests/live/support/cluster";
+import { CLUSTER_LABEL, Cluster, removeLeftovers } from "../../tests/live/support/cluster";
 import { docker, RunOptions } from "../../tests/support/docker";
 import { engineSeconds, resourceTimings } from "./harness-log";
 import { ResourceTiming } from "./types";
@@ -142,6 +142,45 @@ export async function withCluster<T>(
     await c.deployment.dispose();
     await removeLeftovers(name);
     liveClusters.delete(name);
+  }
+}
+
+/**
+ * Runs `script` (sh) in a throwaway container of the bench image with a fresh volume of the
+ * cluster's at `/scratch` beside `mounts` (`volume:path[:ro]`), no network; the volume is
+ * removed afterwards. Returns the script's stdout and the run's wall seconds.
+ */
+export async function runOnScratchVolume(
+  ctx: BenchContext,
+  c: BenchCluster,
+  mounts: readonly string[],
+  script: string,
+): Promise<{ stdout: string; wallSeconds: number }> {
+  const label = `${CLUSTER_LABEL}=${c.name}`;
+  const scratch = `${c.name}-scratch`;
+  await docker(["volume", "create", "--label", label, scratch]);
+  try {
+    const started = performance.now();
+    const { stdout } = await docker(
+      [
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--label",
+        label,
+        ...[...mounts, `${scratch}:/scratch`].flatMap((m) => ["-v", m]),
+        "--entrypoint",
+        "/bin/sh",
+        ctx.image,
+        "-c",
+        script,
+      ],
+      { timeoutMs: 30 * 60_000 },
+    );
+    return { stdout, wallSeconds: (performance.now() - started) / 1000 };
+  } finally {
+    await docker(["volume", "rm", "-f", scratch], { allowFailure: true });
   }
 }
 
