@@ -2,14 +2,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 
-import {
-  ARCHIVE_DIR,
-  CLUSTER_LABEL,
-  CONFIG_DIR,
-  DATA_DIR,
-  PATRONI_DATA_DIR,
-  POSTGRES_PORT,
-} from "./names";
+import { ARCHIVE_DIR, CLUSTER_LABEL, CONFIG_DIR, DATA_DIR, POSTGRES_PORT } from "./names";
 import { readTemplate, renderTemplate } from "./render";
 import { SECRET_OUTPUTS, backupScript, scriptArgs, scriptCommand } from "./scripts";
 import { goDuration } from "./go-duration";
@@ -56,8 +49,7 @@ export function renderPgbackrestConf(settings: ReplicaSetSettings): string {
       repositoryVolume: backupVolumeName(settings.clusterName),
       repositoryPath: REPOSITORY_PATH,
       retentionFull: String(settings.backup.retentionFull),
-      // pgBackRest checks it against the server's data_directory.
-      dataDirectory: settings.failover === "automatic" ? PATRONI_DATA_DIR : DATA_DIR,
+      dataDirectory: DATA_DIR,
       port: String(POSTGRES_PORT),
       superuser: settings.superuser,
     }) + source

@@ -1,8 +1,6 @@
-import { pgbackrestArchiveCommands } from "../backup";
-import { ARCHIVE_DIR, PATRONI_DATA_DIR, containerName } from "../names";
+import { ARCHIVE_DIR, containerName } from "../names";
 import { readTemplate, renderTemplate } from "../render";
 import {
-  ARCHIVE_TIMEOUT,
   MAX_REPLICATION_SLOTS,
   MAX_WAL_SENDERS,
   ParameterValue,
@@ -10,6 +8,8 @@ import {
 } from "../settings";
 import { etcdClientHosts } from "./etcd-cluster";
 
+/** Patroni's data directory: a subdirectory of the data volume, which PostgreSQL may own. */
+export const PATRONI_DATA_DIR = "/data/pgdata";
 /** Port of every member's REST API on the cluster network (never published). */
 export const PATRONI_API_PORT = 8008;
 /** User of the REST API's basic authentication (its password is generated). */
@@ -50,19 +50,6 @@ export function patroniTimingProblem(t: PatroniTimings): string | undefined {
   return undefined;
 }
 
-/** With backups on, WAL goes through pgBackRest into the repository (mounted at ARCHIVE_DIR). */
-function archiveCommands(settings: ReplicaSetSettings): {
-  archiveCommand: string;
-  restoreCommand: string;
-} {
-  return settings.backup.enabled
-    ? pgbackrestArchiveCommands(settings.clusterName)
-    : {
-        archiveCommand: `test ! -f ${ARCHIVE_DIR}/%f && cp %p ${ARCHIVE_DIR}/%f`,
-        restoreCommand: `cp ${ARCHIVE_DIR}/%f %p`,
-      };
-}
-
 /**
  * Patroni's dynamic configuration (kept in etcd, the same for every member): timings,
  * synchronous mode, slots, rewind and every PostgreSQL setting.
@@ -84,8 +71,9 @@ export function dynamicConfig(
     max_slot_wal_keep_size: settings.maxSlotWalKeepSize,
     wal_keep_size: settings.replicationSlots ? "0" : settings.maxSlotWalKeepSize,
     archive_mode: settings.walArchive ? "on" : "off",
-    archive_command: settings.walArchive ? archiveCommands(settings).archiveCommand : "",
-    archive_timeout: settings.walArchive ? ARCHIVE_TIMEOUT : "0",
+    archive_command: settings.walArchive
+      ? `test ! -f ${ARCHIVE_DIR}/%f && cp %p ${ARCHIVE_DIR}/%f`
+      : "",
     ...Object.fromEntries(
       Object.entries(settings.parameters).sort(([a], [b]) => a.localeCompare(b)),
     ),
@@ -121,7 +109,7 @@ export function renderPatroniConfig(settings: ReplicaSetSettings, instance: numb
     replicationUser: settings.replicationUser,
     rewindUser: settings.rewindUser,
     recoveryConf: JSON.stringify(
-      settings.walArchive ? { restore_command: archiveCommands(settings).restoreCommand } : {},
+      settings.walArchive ? { restore_command: `cp ${ARCHIVE_DIR}/%f %p` } : {},
     ),
   });
 }

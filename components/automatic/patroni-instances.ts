@@ -14,7 +14,6 @@ import {
   dataVolumeName,
   hostPortOf,
 } from "../names";
-import { renderPgbackrestConf } from "../backup";
 import { SECRET_OUTPUTS, scriptArgs, scriptCommand } from "../scripts";
 import { ReplicaSetSettings } from "../settings";
 import { PATRONI_API_USER, renderPatroniConfig } from "./patroni-config";
@@ -58,7 +57,6 @@ export interface PatroniMemberArgs {
 /** A member's container and the Command that waits until its PostgreSQL runs. */
 export interface PatroniMember {
   readonly instance: number;
-  readonly dataVolume: docker.Volume;
   readonly container: docker.Container;
   readonly ready: command.local.Command;
 }
@@ -107,7 +105,6 @@ export function createPatroniMember(
         ARCHIVE_VOLUME: args.archiveVolume ?? "",
         PATRONI_YML: renderPatroniConfig(settings, n),
         API_USER: PATRONI_API_USER,
-        PGBACKREST_CONF: settings.backup.enabled ? renderPgbackrestConf(settings) : "",
         API_PASSWORD: args.secrets.api,
         SUPERUSER_PASSWORD: args.secrets.superuser,
         REPLICATION_PASSWORD: args.secrets.replication,
@@ -168,5 +165,5 @@ export function createPatroniMember(
     },
     { parent, dependsOn: [container] },
   );
-  return { instance: n, dataVolume: data, container, ready };
+  return { instance: n, container, ready };
 }
