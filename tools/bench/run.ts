@@ -20,7 +20,15 @@ import { measureOutage } from "./outage";
 import { measureProvisioning } from "./provisioning";
 import { renderReport, resultTables } from "./report";
 import { barChartSvg } from "./svg";
-import { ArchiveLagRun, BenchPlan, BenchResults, CloneRun, OutageRun } from "./types";
+import {
+  ArchiveLagRun,
+  BenchPlan,
+  BenchResults,
+  CloneRun,
+  OutageRun,
+  ProvisioningResult,
+  ProvisioningRun,
+} from "./types";
 
 const SECTIONS = ["provisioning", "clone", "outage", "lag", "automatic"] as const;
 type Section = (typeof SECTIONS)[number];
@@ -118,7 +126,7 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (args.renderOnly) {
     const file = path.join(args.out, "results.json");
-    const results = JSON.parse(fs.readFileSync(file, "utf8")) as BenchResults;
+    const results = upgradeResults(JSON.parse(fs.readFileSync(file, "utf8")) as OldResults);
     writeReport(results, args.out, (line) => process.stdout.write(line + "\n"));
     return;
   }
@@ -234,19 +242,12 @@ function withPreviousSections(
   const file = path.join(out, "results.json");
   const missing = SECTIONS.filter((s) => !only.includes(s));
   if (missing.length === 0 || !fs.existsSync(file)) return r;
-  const previous = JSON.parse(fs.readFileSync(file, "utf8")) as Omit<BenchResults, "clone"> & {
-    clone?: (Omit<CloneRun, "cloneSeconds"> & { cloneSeconds?: number; joinSeconds?: number })[];
-  };
+  const previous = upgradeResults(JSON.parse(fs.readFileSync(file, "utf8")) as OldResults);
   const kept = missing.filter((s) => previous[s] !== undefined);
   if (kept.length === 0) return r;
-  // Older results named the clone's duration after the `-join` command.
-  const clone = previous.clone?.map(({ joinSeconds, ...c }) => ({
-    ...c,
-    cloneSeconds: c.cloneSeconds ?? joinSeconds ?? NaN,
-  }));
   return {
     ...r,
-    ...(kept.includes("clone") ? { clone, archive: previous.archive } : {}),
+    ...(kept.includes("clone") ? { clone: previous.clone, archive: previous.archive } : {}),
     ...(kept.includes("outage") ? { outage: previous.outage } : {}),
     ...(kept.includes("lag") ? { lag: previous.lag } : {}),
     ...(kept.includes("provisioning") ? { provisioning: previous.provisioning } : {}),
@@ -255,6 +256,33 @@ function withPreviousSections(
       sections: kept,
     },
   };
+}
+
+/** results.json as older runs wrote it: clone durations named after the `-join` command. */
+type OldResults = Omit<BenchResults, "clone" | "provisioning"> & {
+  clone?: (Omit<CloneRun, "cloneSeconds"> & { cloneSeconds?: number; joinSeconds?: number })[];
+  provisioning?: Omit<ProvisioningResult, "runs"> & {
+    runs: (Omit<ProvisioningRun, "cloneSeconds"> & {
+      cloneSeconds?: number[];
+      joinSeconds?: number[];
+    })[];
+  };
+};
+
+function upgradeResults(old: OldResults): BenchResults {
+  const clone = old.clone?.map(({ joinSeconds, ...c }) => ({
+    ...c,
+    cloneSeconds: c.cloneSeconds ?? joinSeconds ?? NaN,
+  }));
+  const provisioning = old.provisioning && {
+    ...old.provisioning,
+    runs: old.provisioning.runs.map(({ joinSeconds, ...run }) => ({
+      ...run,
+      cloneSeconds: run.cloneSeconds ?? joinSeconds ?? [],
+      resources: run.resources ?? [],
+    })),
+  };
+  return { ...old, clone, provisioning };
 }
 
 function writeReport(results: BenchResults, out: string, note: (line: string) => void): void {
