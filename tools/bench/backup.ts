@@ -4,10 +4,9 @@
  * WAL written under pgbench load takes to reach the repository (the RPO of losing the primary).
  */
 import { docker } from "../../tests/support/docker";
-import { BenchCluster, BenchContext, runOnScratchVolume } from "./cluster";
+import { BenchCluster, BenchContext, LONG, runOnScratchVolume } from "./cluster";
 import { ArchiveLagRun, ArchiveSample, BackupRun } from "./types";
 
-const LONG = { timeoutMs: 30 * 60_000 };
 const SEGMENT_BYTES = 16 * 1024 * 1024;
 
 /** A full backup of instance 1 and its restore into a new volume, each timed. */

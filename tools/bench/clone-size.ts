@@ -2,7 +2,7 @@
  * Measurement 2: time to build one standby against the size of the data (pgbench scale), beside
  * the time `cp -a` takes to copy the same data directory inside a throwaway container.
  */
-import { BenchCluster, BenchContext, runOnScratchVolume, withCluster } from "./cluster";
+import { BenchCluster, BenchContext, LONG, runOnScratchVolume, withCluster } from "./cluster";
 import { cloneTimings } from "./harness-log";
 import { measureArchiveLag, measureBackup } from "./backup";
 import { ArchiveLagRun, CloneRun } from "./types";
@@ -13,8 +13,6 @@ export interface ClonePlan {
   /** pgbench seconds of the archive lag measurement, at the first scale. */
   readonly archiveLagSeconds: number;
 }
-
-const LONG = { timeoutMs: 30 * 60_000 };
 
 /**
  * Appends each finished scale to `runs`, so a failure keeps the scales before it; the archive

@@ -29,6 +29,9 @@ export interface TimedUp {
 /** Names of the clusters that exist right now, for cleanup on an interrupt. */
 export const liveClusters = new Set<string>();
 
+/** Run options of a command that moves a whole data directory (pgbench -i, copies, backups). */
+export const LONG = { timeoutMs: 30 * 60_000 };
+
 export const FIRST_PORT = 16000;
 export const LAST_PORT = 16199;
 /** Host ports a cluster takes: its instances (hostPort + 0…15), then its endpoints, if any. */
@@ -176,7 +179,7 @@ export async function runOnScratchVolume(
         "-c",
         script,
       ],
-      { timeoutMs: 30 * 60_000 },
+      LONG,
     );
     return { stdout, wallSeconds: (performance.now() - started) / 1000 };
   } finally {
