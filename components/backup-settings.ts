@@ -58,13 +58,12 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * Fills in the defaults of `backup`. Backups need the WAL archive, and the backup container
- * follows the primary of the manual mode only, so without an archive or under automatic
- * failover they are off unless asked for (which validation then rejects). A value that is not
- * an object is returned as it is, for validation to report.
+ * Fills in the defaults of `backup`. Backups need the WAL archive, so without one they are off
+ * unless asked for (which validation then rejects). A value that is not an object is returned
+ * as it is, for validation to report.
  */
-export function normaliseBackup(given: unknown, walArchive: unknown, failover?: unknown): unknown {
-  const enabled = walArchive !== false && failover !== "automatic";
+export function normaliseBackup(given: unknown, walArchive: unknown): unknown {
+  const enabled = walArchive !== false;
   if (given === undefined) return { ...DEFAULT_BACKUP, enabled };
   if (!isPlainObject(given)) return given;
   const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
@@ -158,7 +157,7 @@ export function cronScheduleProblem(schedule: unknown): string | undefined {
 }
 
 /** Problems with a normalised `backup` value; empty when it is valid. */
-export function backupProblems(backup: unknown, walArchive: unknown, failover?: unknown): string[] {
+export function backupProblems(backup: unknown, walArchive: unknown): string[] {
   if (!isPlainObject(backup)) {
     return [
       `backup: ${show(backup)} is not allowed; expected an object such as ` +
@@ -173,11 +172,6 @@ export function backupProblems(backup: unknown, walArchive: unknown, failover?: 
     problems.push(
       "backup.enabled: true is not allowed with walArchive: false; pgBackRest backups restore " +
         "only with the WAL archive (set walArchive to true, or backup.enabled to false)",
-    );
-  } else if (enabled && failover === "automatic") {
-    problems.push(
-      "backup.enabled: true is not available with failover: automatic yet; Patroni archives " +
-        "to the plain WAL archive (set backup.enabled to false, or failover to manual)",
     );
   }
   const scheduleProblem = cronScheduleProblem(schedule);

@@ -2,7 +2,14 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 
-import { ARCHIVE_DIR, CLUSTER_LABEL, CONFIG_DIR, DATA_DIR, POSTGRES_PORT } from "./names";
+import {
+  ARCHIVE_DIR,
+  CLUSTER_LABEL,
+  CONFIG_DIR,
+  DATA_DIR,
+  PATRONI_DATA_DIR,
+  POSTGRES_PORT,
+} from "./names";
 import { readTemplate, renderTemplate } from "./render";
 import { SECRET_OUTPUTS, backupScript, scriptArgs, scriptCommand } from "./scripts";
 import { goDuration } from "./go-duration";
@@ -49,7 +56,8 @@ export function renderPgbackrestConf(settings: ReplicaSetSettings): string {
       repositoryVolume: backupVolumeName(settings.clusterName),
       repositoryPath: REPOSITORY_PATH,
       retentionFull: String(settings.backup.retentionFull),
-      dataDirectory: DATA_DIR,
+      // pgBackRest checks it against the server's data_directory.
+      dataDirectory: settings.failover === "automatic" ? PATRONI_DATA_DIR : DATA_DIR,
       port: String(POSTGRES_PORT),
       superuser: settings.superuser,
     }) + source

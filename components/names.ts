@@ -5,6 +5,11 @@ export const INSTANCE_LABEL = "postgres-replication.instance";
 
 /** Mount points inside every container (as in the tutorial). */
 export const DATA_DIR = "/data";
+/**
+ * PostgreSQL's data directory under Patroni: a subdirectory of the data volume, since
+ * PostgreSQL wants a directory it owns with mode 0700, and a volume root is not.
+ */
+export const PATRONI_DATA_DIR = `${DATA_DIR}/pgdata`;
 export const CONFIG_DIR = "/config";
 export const ARCHIVE_DIR = "/mnt/server/archive";
 export const POSTGRES_PORT = 5432;

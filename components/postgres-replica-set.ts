@@ -167,6 +167,7 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
         ? buildAutomaticReplicaSet(this, name, {
             ...shared,
             archiveVolume: archive?.name,
+            repository,
             secrets: {
               superuser: superuserSecret,
               replication: replicationSecret,

@@ -192,7 +192,7 @@ export const MAX_REPLICATION_SLOTS = MAX_STANDBYS + 2;
  * With the WAL archive on, a segment that has WAL in it is archived after at most this long
  * even when it is not full: what the archive (and so a restore) may miss is bounded in time,
  * not only by the 16 MB a quiet database takes long to fill. `parameters.archive_timeout`
- * overrides it. Manual mode, where the archive is the backups' repository.
+ * overrides it.
  */
 export const ARCHIVE_TIMEOUT = "60s";
 
@@ -408,7 +408,7 @@ export function settingsProblems(s: ReplicaSetSettings): string[] {
   for (const problem of [failoverProblem(s.failover), etcdMembersProblem(s.etcdMembers)]) {
     if (problem !== undefined) problems.push(problem);
   }
-  problems.push(...backupProblems(s.backup, s.walArchive, s.failover));
+  problems.push(...backupProblems(s.backup, s.walArchive));
   problems.push(...restoreProblems(s.restore, s.clusterName, s.backup, s.failover));
   return problems;
 }
@@ -418,11 +418,7 @@ export function normaliseSettings(given: Partial<ReplicaSetSettings>): ReplicaSe
   const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
   const merged = { ...DEFAULT_SETTINGS, ...defined };
   // Unchecked here: a value of the wrong shape is kept for settingsProblems to report.
-  const backup = normaliseBackup(
-    given.backup,
-    merged.walArchive,
-    merged.failover,
-  ) as BackupSettings;
+  const backup = normaliseBackup(given.backup, merged.walArchive) as BackupSettings;
   const restore = normaliseRestore(given.restore) as RestoreSettings | undefined;
   return { ...merged, backup, ...(restore === undefined ? {} : { restore }) };
 }

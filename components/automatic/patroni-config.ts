@@ -1,6 +1,8 @@
-import { ARCHIVE_DIR, containerName } from "../names";
+import { pgbackrestArchiveCommands } from "../backup";
+import { ARCHIVE_DIR, PATRONI_DATA_DIR, containerName } from "../names";
 import { readTemplate, renderTemplate } from "../render";
 import {
+  ARCHIVE_TIMEOUT,
   MAX_REPLICATION_SLOTS,
   MAX_WAL_SENDERS,
   ParameterValue,
@@ -8,8 +10,6 @@ import {
 } from "../settings";
 import { etcdClientHosts } from "./etcd-cluster";
 
-/** Patroni's data directory: a subdirectory of the data volume, which PostgreSQL may own. */
-export const PATRONI_DATA_DIR = "/data/pgdata";
 /** Port of every member's REST API on the cluster network (never published). */
 export const PATRONI_API_PORT = 8008;
 /** User of the REST API's basic authentication (its password is generated). */
@@ -50,6 +50,13 @@ export function patroniTimingProblem(t: PatroniTimings): string | undefined {
   return undefined;
 }
 
+/** With backups on, WAL goes through pgBackRest into the repository (mounted at ARCHIVE_DIR). */
+function archiveCommand(settings: ReplicaSetSettings): string {
+  return settings.backup.enabled
+    ? pgbackrestArchiveCommands(settings.clusterName).archiveCommand
+    : `test ! -f ${ARCHIVE_DIR}/%f && cp %p ${ARCHIVE_DIR}/%f`;
+}
+
 /**
  * Patroni's dynamic configuration (kept in etcd, the same for every member): timings,
  * synchronous mode, slots, rewind and every PostgreSQL setting.
@@ -71,9 +78,8 @@ export function dynamicConfig(
     max_slot_wal_keep_size: settings.maxSlotWalKeepSize,
     wal_keep_size: settings.replicationSlots ? "0" : settings.maxSlotWalKeepSize,
     archive_mode: settings.walArchive ? "on" : "off",
-    archive_command: settings.walArchive
-      ? `test ! -f ${ARCHIVE_DIR}/%f && cp %p ${ARCHIVE_DIR}/%f`
-      : "",
+    archive_command: settings.walArchive ? archiveCommand(settings) : "",
+    archive_timeout: settings.walArchive ? ARCHIVE_TIMEOUT : "0",
     ...Object.fromEntries(
       Object.entries(settings.parameters).sort(([a], [b]) => a.localeCompare(b)),
     ),
@@ -108,8 +114,5 @@ export function renderPatroniConfig(settings: ReplicaSetSettings, instance: numb
     superuser: settings.superuser,
     replicationUser: settings.replicationUser,
     rewindUser: settings.rewindUser,
-    recoveryConf: JSON.stringify(
-      settings.walArchive ? { restore_command: `cp ${ARCHIVE_DIR}/%f %p` } : {},
-    ),
   });
 }

@@ -14,6 +14,7 @@ import {
   dataVolumeName,
   hostPortOf,
 } from "../names";
+import { renderPgbackrestConf } from "../backup";
 import { SECRET_OUTPUTS, scriptArgs, scriptCommand } from "../scripts";
 import { ReplicaSetSettings } from "../settings";
 import { PATRONI_API_USER, renderPatroniConfig } from "./patroni-config";
@@ -57,6 +58,7 @@ export interface PatroniMemberArgs {
 /** A member's container and the Command that waits until its PostgreSQL runs. */
 export interface PatroniMember {
   readonly instance: number;
+  readonly dataVolume: docker.Volume;
   readonly container: docker.Container;
   readonly ready: command.local.Command;
 }
@@ -105,6 +107,7 @@ export function createPatroniMember(
         ARCHIVE_VOLUME: args.archiveVolume ?? "",
         PATRONI_YML: renderPatroniConfig(settings, n),
         API_USER: PATRONI_API_USER,
+        PGBACKREST_CONF: settings.backup.enabled ? renderPgbackrestConf(settings) : "",
         API_PASSWORD: args.secrets.api,
         SUPERUSER_PASSWORD: args.secrets.superuser,
         REPLICATION_PASSWORD: args.secrets.replication,
@@ -165,5 +168,5 @@ export function createPatroniMember(
     },
     { parent, dependsOn: [container] },
   );
-  return { instance: n, container, ready };
+  return { instance: n, dataVolume: data, container, ready };
 }

@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 
+import { createBackup } from "../backup";
 import { containerName, hostPortOf, instanceNumbers, proxyContainerName } from "../names";
 import { engineImage } from "../engine-image";
 import { RoleOutputs } from "../role-outputs";
@@ -29,6 +30,8 @@ export interface AutomaticReplicaSetArgs {
   readonly image: pulumi.Resource;
   readonly network: docker.Network;
   readonly archiveVolume?: pulumi.Input<string>;
+  /** The pgBackRest repository (also the WAL archive), when backups are on. */
+  readonly repository?: docker.Volume;
   readonly secrets: PatroniSecrets;
 }
 
@@ -128,6 +131,23 @@ export function buildAutomaticReplicaSet(
     [proxy.id, ...all.map((m) => m.container.id)],
     [switchover, proxy],
   );
+
+  if (args.repository) {
+    createBackup(parent, name, {
+      settings,
+      engineImage: image,
+      network: args.network.name,
+      repository: args.repository,
+      dataVolumes: new Map(all.map((m) => [m.instance, m.dataVolume.name])),
+      // Whoever leads when it runs is the preferred member (the switchover hands it the lead);
+      // backups themselves find the leader of the moment.
+      primaryContainer: preferred,
+      superuserPassword: args.secrets.superuser,
+      stanzaAfter: [switchover],
+      containerAfter: [switchover],
+      image: args.image,
+    });
+  }
 
   const leaderNumber = pulumi
     // The commands' IDs, not their (secret) output: the leader is no secret.

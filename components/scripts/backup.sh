@@ -9,9 +9,10 @@
 #
 # Environment (the container's): CLUSTER, INSTANCES (numbers, space-separated), SCHEDULE.
 # Every instance's data volume is mounted read-only at /instances/N. pgBackRest reads the
-# primary's files at pg1-path, which must equal the server's data_directory (/data): /data is
-# a link to /run/backup/primary, re-pointed at the current primary before each backup, so that
-# backups follow a switchover or failover without a deployment.
+# primary's files at pg1-path, which must equal the server's data_directory (/data, or
+# /data/pgdata under Patroni): pg1-path is a link to /run/backup/primary, re-pointed at the
+# current primary before each backup, so that backups follow a switchover or failover without
+# a deployment.
 set -eu
 
 STATE=/run/backup
@@ -33,6 +34,7 @@ pgbackrest_run() {
 }
 
 superuser() { sed -n 's/^pg1-user=//p' /config/pgbackrest.conf; }
+data_directory() { sed -n 's/^pg1-path=//p' /config/pgbackrest.conf; }
 
 # Number of the instance that answers as primary, empty when none does.
 find_primary() {
@@ -60,7 +62,9 @@ backup() {
     as_postgres mv -f "$STATUS.tmp" "$STATUS"
     return 1
   fi
-  as_postgres ln -sfn "/instances/$primary" "$STATE/primary"
+  # The data directory's place in its volume: the volume is mounted at /data on the instances.
+  data_dir=$(data_directory)
+  as_postgres ln -sfn "/instances/$primary${data_dir#/data}" "$STATE/primary"
   log "$1 backup of $CLUSTER-$primary"
   out=$(mktemp)
   if PGHOST="$CLUSTER-$primary" pgbackrest_run --type="$1" --log-level-console=info backup >"$out" 2>&1; then
@@ -97,7 +101,9 @@ start() {
   mkdir -p "$STATE"
   chown postgres:postgres "$STATE"
   chmod 0700 "$STATE"
-  ln -sfn "$STATE/primary" /data
+  data_dir=$(data_directory)
+  mkdir -p "$(dirname "$data_dir")"
+  ln -sfn "$STATE/primary" "$data_dir"
   printf '#!/bin/sh\nexec /bin/sh /config/backup.sh now\n' >/usr/local/bin/backup-now
   chmod 0755 /usr/local/bin/backup-now
   # Debian's cron reads /etc/cron.d files that root owns and only root may write.

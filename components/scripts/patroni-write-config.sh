@@ -2,8 +2,8 @@
 # (no secrets) and 20-secrets.yml (the passwords, mode 0600), which Patroni merges in
 # alphabetical order. Makes the data volume the postgres user's. A running member reloads.
 # Environment: CLUSTER, CONTAINER, IMAGE, CONFIG_VOLUME, DATA_VOLUME, ARCHIVE_VOLUME (empty
-#   when there is no archive), PATRONI_YML, API_USER, and the secrets API_PASSWORD,
-#   SUPERUSER_PASSWORD, REPLICATION_PASSWORD, REWIND_PASSWORD.
+#   when there is no archive), PATRONI_YML, API_USER, PGBACKREST_CONF (empty without backups),
+#   and the secrets API_PASSWORD, SUPERUSER_PASSWORD, REPLICATION_PASSWORD, REWIND_PASSWORD.
 require_env CLUSTER CONTAINER IMAGE CONFIG_VOLUME DATA_VOLUME PATRONI_YML API_USER API_PASSWORD \
   SUPERUSER_PASSWORD REPLICATION_PASSWORD REWIND_PASSWORD
 
@@ -17,7 +17,7 @@ docker run --rm -i --network none --user root --entrypoint /bin/sh \
   --label "postgres-replication.cluster=$CLUSTER" \
   -v "$CONFIG_VOLUME:/config" -v "$DATA_VOLUME:/data" "${archive_mount[@]}" \
   -e PATRONI_YML -e API_USER -e API_PASSWORD -e SUPERUSER_PASSWORD -e REPLICATION_PASSWORD \
-  -e REWIND_PASSWORD \
+  -e REWIND_PASSWORD -e PGBACKREST_CONF \
   "$IMAGE" -s <<'IN_CONTAINER'
 set -eu
 umask 077
@@ -40,6 +40,12 @@ print(json.dumps({
         "rewind": {"password": e["REWIND_PASSWORD"]},
     }},
 }))' | put 20-secrets.yml 0600
+if [ -n "${PGBACKREST_CONF:-}" ]; then
+  printf '%s\n' "$PGBACKREST_CONF" > /config/.pgbackrest.conf.tmp
+  chown postgres:postgres /config/.pgbackrest.conf.tmp
+  chmod 0640 /config/.pgbackrest.conf.tmp
+  mv -f /config/.pgbackrest.conf.tmp /config/pgbackrest.conf
+fi
 chown root:postgres /config /config/patroni
 chmod 0750 /config /config/patroni
 chown postgres:postgres /data

@@ -242,6 +242,8 @@ switchover)
       fail "Patroni refused to make every replica synchronous for the switchover"
     if ! wait_for 120 "$PREFERRED to become a synchronous standby" is_sync "$PREFERRED"; then
       log "members: $(cluster_json | json_eval "'; '.join('%s %s %s lag %s' % (m['name'], m['role'], m['state'], m.get('lag', '-')) for m in d['members'])")"
+      log "the last lines of $PREFERRED's log:"
+      docker logs --tail 20 "$PREFERRED" 2>&1 | sed 's/^/  /' >&2
       fail "$PREFERRED did not become a synchronous standby; is it streaming?"
     fi
   fi

@@ -59,6 +59,11 @@ export function automaticScenarios(driver: ScenarioDriver, cluster: AutomaticClu
   const members = () => membersOf(NAME);
   const leader = () => leaderOf(NAME);
   const healthy = (names: string[]) => healthyIn(NAME, names);
+  const backupNow = async () => {
+    const taken = await docker(["exec", `${NAME}-backup`, "backup-now"]);
+    expect(taken.stdout.trim()).toMatch(/^[0-9]{8}-[0-9]{6}F$/);
+    return taken;
+  };
 
   test(
     "a killed leader is replaced with nobody running up: no acknowledged row lost, never two writers; the old one rejoins; up then changes nothing; primary switches over; scaling adds and removes members; parameters reach every member; etcd faults; a cut-off leader is replaced",
@@ -181,6 +186,14 @@ export function automaticScenarios(driver: ScenarioDriver, cluster: AutomaticClu
         expect(Object.entries(again.actions).filter(([, a]) => a !== "same")).toEqual([]);
         expect(again.outputs.primary).toBe(current);
 
+        // Backups follow the leader Patroni chose, with no deployment: a full backup now reads
+        // the member that leads after the failovers (pgBackRest's check that the backup's WAL
+        // reached the repository is part of it).
+        step = Date.now();
+        const afterFailovers = await backupNow();
+        timed("backup-now after failovers", step, "automatic");
+        expect(afterFailovers.stderr).toContain(`full backup of ${current}`);
+
         // primary names the preferred leader: a switchover under a write load.
         // Neither the leader nor instance 1, which `primary` already names (its default): only a
         // change of `primary` asks for a switchover.
@@ -205,6 +218,7 @@ export function automaticScenarios(driver: ScenarioDriver, cluster: AutomaticClu
         expect(writer.acks.filter((a) => !present.has(a.seq))).toEqual([]);
         expect(await leader()).toBe(preferred);
         expect(switched.outputs.primary).toBe(preferred);
+        expect((await backupNow()).stderr).toContain(`full backup of ${preferred}`);
 
         // Scaling: a fourth member joins; removing it again drops its slot; the proxy stays.
         const proxyBefore = (

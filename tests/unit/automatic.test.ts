@@ -119,6 +119,7 @@ describe("automatic mode resources", () => {
       "pg-1",
       "pg-2",
       "pg-3",
+      "pg-backup",
       "pg-etcd-1",
       "pg-etcd-2",
       "pg-etcd-3",
@@ -153,6 +154,52 @@ describe("automatic mode resources", () => {
     );
   });
 
+  test("backups: WAL through pgBackRest into the repository, a backup container reading every member's data volume once the preferred member leads", async () => {
+    const resources = await deploy({ standbys: 2 });
+    const byName = (n: string) => resources.find((r) => r.name === n)!;
+    const dcs = yaml.load(env(byName("pg-1-configure")).PATRONI_YML) as {
+      bootstrap: { dcs: { postgresql: { parameters: Record<string, string> } } };
+      postgresql: Record<string, unknown>;
+    };
+    expect(dcs.bootstrap.dcs.postgresql.parameters.archive_command).toBe(
+      "pgbackrest --config=/config/pgbackrest.conf --stanza=pg archive-push %p",
+    );
+    expect(dcs.bootstrap.dcs.postgresql.parameters.archive_timeout).toBe("60s");
+    // Members stream only (see patroni.yml): no restore_command, so none can replay from the
+    // archive WAL that a killed leader archived and its successor never had.
+    expect(dcs.postgresql).not.toHaveProperty("recovery_conf");
+    for (const n of [1, 2, 3]) {
+      const conf = env(byName(`pg-${n}-configure`)).PGBACKREST_CONF;
+      expect([n, conf]).toEqual([n, expect.stringContaining("pg1-path=/data/pgdata\n")]);
+      const member = byName(`pg-${n}`);
+      expect(member.inputs.mounts).toContainEqual(
+        expect.objectContaining({ source: "pg-backup", target: "/mnt/server/archive" }),
+      );
+    }
+    const backup = byName("pg-backup");
+    expect(backup.inputs.envs).toContain("INSTANCES=1 2 3");
+    for (const n of [1, 2, 3]) {
+      expect(backup.inputs.mounts).toContainEqual({
+        type: "volume",
+        source: `pg-${n}-data`,
+        target: `/instances/${n}`,
+        readOnly: true,
+      });
+    }
+    expect(env(byName("pg-backup-stanza")).PRIMARY_CONTAINER).toBe("pg-1");
+    expect(byName("pg-backup-stanza").dependencies).toContain("pg-switchover");
+    expect(byName("pg-backup").dependencies).toContain("pg-switchover");
+  });
+
+  test("without the WAL archive there is no repository and no backup container", async () => {
+    const resources = await deploy({ standbys: 1, walArchive: false });
+    const names = resources.map((r) => r.name);
+    for (const absent of ["pg-backup", "pg-backup-stanza", "pg-backup-configure"]) {
+      expect(names).not.toContain(absent);
+    }
+    expect(env(resources.find((r) => r.name === "pg-1-configure")!).PGBACKREST_CONF).toBe("");
+  });
+
   test("passwords reach only secret command environments that log nothing, never containers or command text", async () => {
     const secrets = ["Given-superuser-Pw", "Given-repl-Pw"];
     const resources = await deploy({
@@ -161,7 +208,11 @@ describe("automatic mode resources", () => {
       replicationPassword: pulumi.secret(secrets[1]),
     });
     const holders = resources.filter((r) => Object.values(env(r)).some((v) => secrets.includes(v)));
-    expect(holders.map((r) => r.name).sort()).toEqual(["pg-1-configure", "pg-2-configure"]);
+    expect(holders.map((r) => r.name).sort()).toEqual([
+      "pg-1-configure",
+      "pg-2-configure",
+      "pg-backup-configure",
+    ]);
     for (const r of resources.filter((x) => x.type === COMMAND)) {
       const text = [r.inputs.create, r.inputs.update, r.inputs.delete].join("\n");
       for (const secret of secrets) expect(text).not.toContain(secret);

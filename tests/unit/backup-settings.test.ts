@@ -79,20 +79,12 @@ describe("backup settings", () => {
     expect(problems[0]).toMatch(message);
   });
 
-  test("automatic failover turns backups off by default and refuses them when asked for", () => {
-    expect(normaliseBackup(undefined, true, "automatic")).toMatchObject({ enabled: false });
-    expect(
-      backupProblems(normaliseBackup(undefined, true, "automatic"), true, "automatic"),
-    ).toEqual([]);
-    const problems = backupProblems(
-      normaliseBackup({ enabled: true }, true, "automatic"),
-      true,
-      "automatic",
-    );
-    expect(problems).toEqual([
-      expect.stringMatching(/^backup\.enabled: true is not available with failover: automatic/),
-    ]);
-    expect(normaliseBackup(undefined, true, "manual")).toMatchObject({ enabled: true });
+  test("backups are on by default in both failover modes, and off without the WAL archive", () => {
+    for (const failover of ["manual", "automatic"]) {
+      const settings = fromConfig({ failover });
+      expect([failover, settings.backup.enabled]).toEqual([failover, true]);
+    }
+    expect(fromConfig({ failover: "automatic", walArchive: "false" }).backup.enabled).toBe(false);
   });
 
   test("a backup value that is not an object is refused", () => {
