@@ -9,6 +9,7 @@
 #                                        the primary again: pg_rewind, else a fresh clone
 #   instance.sh reclone                  discard /data and clone again
 #   instance.sh restore                  a restored cluster's first primary (restore.sh)
+#   instance.sh stanza                   the pgBackRest stanza, from the image's init scripts
 set -eu
 
 # shellcheck source=/dev/null
@@ -124,14 +125,17 @@ repair_slot() {
 # created the replication role and the standby's slot there: the clone waits for both. The
 # deployment's readiness check bounds the wait and shows this log. Returns 0 when the clone
 # can start, 1 when the primary answers but the slot is not there yet, 2 when the primary
-# does not let the replication role in (not up yet, or the role not created yet).
+# does not answer (not up yet), 3 when it answers but does not let the replication role in
+# (the role not created yet).
 primary_ready_for_clone() {
   conninfo="host=$PRIMARY_HOST port=5432 user=$REPLICATION_USER passfile=/config/replication.pgpass replication=true connect_timeout=3"
-  if [ -z "$SLOT" ]; then
-    as_postgres psql -X -A -t -d "$conninfo" -c IDENTIFY_SYSTEM >/dev/null 2>&1 || return 2
-    return 0
+  query="READ_REPLICATION_SLOT $SLOT"
+  [ -n "$SLOT" ] || query=IDENTIFY_SYSTEM
+  if ! state=$(as_postgres psql -X -A -t -d "$conninfo" -c "$query" 2>/tmp/clone-wait.err); then
+    grep -q 'FATAL:' /tmp/clone-wait.err && return 3
+    return 2
   fi
-  state=$(as_postgres psql -X -A -t -d "$conninfo" -c "READ_REPLICATION_SLOT $SLOT" 2>/dev/null) || return 2
+  [ -n "$SLOT" ] || return 0
   case "$state" in
     "physical|"[0-9A-F]*) return 0 ;;
     "physical|"*)
@@ -147,20 +151,20 @@ primary_ready_for_clone() {
   return 1
 }
 
-# Polls gently while the primary does not let the replication role in (its first start takes
-# seconds, and every standby of a new cluster waits at once: psql in a tight loop from five of
-# them took CPU the primary's initdb needed), then briskly until the slot appears.
+# Polls gently while the primary does not answer (its first start takes seconds, and every
+# standby of a new cluster waits at once: psql in a tight loop from five of them took CPU the
+# primary's initdb needed), then briskly until the role and the slot are there.
 wait_for_primary() {
   next_log=0
   missing_slot_polls=0
   while :; do
     if primary_ready_for_clone; then return 0; else answer=$?; fi
-    if [ "$answer" = 1 ]; then
-      pause=0.25
-      step=1
-    else
+    if [ "$answer" = 2 ]; then
       pause=1
       step=4
+    else
+      pause=0.25
+      step=1
     fi
     if [ "$next_log" -le 0 ]; then
       log "waiting for $PRIMARY_HOST to accept $REPLICATION_USER${SLOT:+ and hold slot $SLOT}"
@@ -267,6 +271,13 @@ start() {
     # The image's first-start initialisation (CREATE DATABASE) must not wait for synchronous
     # standbys that cannot exist yet. Only clients started by this process see this.
     export PGOPTIONS="${PGOPTIONS:+$PGOPTIONS }-c synchronous_commit=local"
+    # pgBackRest's archive_command fails until the stanza exists, and the image's temporary
+    # initialisation server, when it stops, waits out the archiver's retries (about 3 s). So
+    # the stanza is created while that server runs, by an init script of the image's contract.
+    if [ -f /config/pgbackrest.conf ] && [ -d /docker-entrypoint-initdb.d ] &&
+      [ -w /docker-entrypoint-initdb.d ]; then
+      echo 'sh /config/instance.sh stanza || true' >/docker-entrypoint-initdb.d/postgres-replication-stanza.sh
+    fi
   fi
   exec docker-entrypoint.sh "$@"
 }
@@ -346,6 +357,18 @@ reclone() {
   clone
 }
 
+# stanza: the pgBackRest stanza, created during the first start's initialisation. Never fails
+# the start: the backup-stanza step creates and checks it afterwards in any case, and says why
+# when it cannot.
+stanza() {
+  if out=$(pgbackrest --config=/config/pgbackrest.conf --stanza="$CLUSTER" \
+    --log-level-console=warn stanza-create 2>&1); then
+    log "pgBackRest stanza $CLUSTER created"
+  else
+    log "pgBackRest stanza $CLUSTER not created yet (the backup-stanza step will): $out"
+  fi
+}
+
 command=${1:-}
 [ $# -gt 0 ] && shift
 case "$command" in
@@ -354,8 +377,9 @@ case "$command" in
   rewind) rewind ;;
   reclone) reclone ;;
   restore) restore ;;
+  stanza) stanza ;;
   *)
-    log "usage: instance.sh start|clone|rewind|reclone|restore"
+    log "usage: instance.sh start|clone|rewind|reclone|restore|stanza"
     exit 2
     ;;
 esac

@@ -67,6 +67,20 @@ describeLive("backups with pgBackRest (live harness)", () => {
         );
         expect(await c.sql(n, "show restore_command")).toMatch(/ archive-get %f "%p"$/);
       }
+      // The primary's first initialisation created the stanza, so its temporary server never
+      // waited out a failing archive_command before it stopped.
+      const logs = await docker(["logs", "-t", `${NAME}-1`]);
+      const at = (line: string) => Date.parse(line.slice(0, line.indexOf(" ")));
+      // The image's entrypoint writes to stdout, PostgreSQL and instance.sh to stderr.
+      const lines = `${logs.stdout}\n${logs.stderr}`
+        .split("\n")
+        .filter((line) => line.trim() !== "")
+        .sort((a, b) => at(a) - at(b));
+      const complete = lines.findIndex((line) => line.includes("initialisation complete"));
+      expect(complete).toBeGreaterThan(0);
+      const initialisation = lines.slice(0, complete).join("\n");
+      expect(initialisation).toContain(`pgBackRest stanza ${NAME} created`);
+      expect(initialisation).not.toContain("archive command failed");
 
       // The first full backup runs after `up`, in the backup container.
       const firstStarted = Date.now();
