@@ -1,7 +1,8 @@
 import { archiveDelays, segmentEnd } from "../../tools/bench/backup";
 import { cloneTimings } from "../../tools/bench/harness-log";
+import { carriedOverNote } from "../../tools/bench/report";
 import { backupRows } from "../../tools/bench/summary";
-import { ArchiveSample, CloneRun } from "../../tools/bench/types";
+import { ArchiveSample, BenchResults, CloneRun } from "../../tools/bench/types";
 
 /** The bench reports decimal megabytes; WAL segments are 16 MiB. */
 const MB = 1e6;
@@ -66,5 +67,26 @@ describe("bench: backups against the raw copy", () => {
       t("prb-2-join"),
     ]);
     expect(picked.map((x) => x.name)).toEqual(["prb-2-ready", "prb-12-ready"]);
+  });
+});
+
+describe("bench: sections carried over from earlier runs", () => {
+  test("the report names what this run measured and when each kept section was measured", () => {
+    const results = {
+      startedAt: "2026-11-28T07:00:00Z",
+      provisioning: {},
+      clone: [],
+      automatic: {},
+      outage: [],
+    } as unknown as BenchResults;
+    expect(
+      carriedOverNote(results, [
+        { section: "clone", startedAt: "2026-11-28T04:21:47Z" },
+        { section: "outage", startedAt: "2026-11-25T23:25:10Z" },
+      ]),
+    ).toBe(
+      "This run measured provisioning, automatic; carried over unchanged: clone from the run " +
+        "started 2026-11-28T04:21:47Z; outage from the run started 2026-11-25T23:25:10Z.",
+    );
   });
 });

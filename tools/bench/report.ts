@@ -12,7 +12,7 @@ import {
   resourceMedians,
   tpsRows,
 } from "./summary";
-import { BenchResults } from "./types";
+import { BenchResults, CarriedOverSection } from "./types";
 
 export function markdownTable(
   headers: readonly string[],
@@ -383,6 +383,22 @@ function method(plan: BenchResults["plan"]): string {
 - Percentiles interpolate linearly between closest ranks.`;
 }
 
+/** Which sections this run measured, and from which earlier runs the others come. */
+export function carriedOverNote(r: BenchResults, carried: readonly CarriedOverSection[]): string {
+  const measured = (["provisioning", "clone", "outage", "lag", "automatic"] as const).filter(
+    (s) => r[s] !== undefined && !carried.some((c) => c.section === s),
+  );
+  const byRun = new Map<string, string[]>();
+  for (const c of carried) byRun.set(c.startedAt, [...(byRun.get(c.startedAt) ?? []), c.section]);
+  const kept = [...byRun].map(
+    ([at, sections]) => `${sections.join(", ")} from the run started ${at}`,
+  );
+  return (
+    `This run measured ${measured.join(", ") || "nothing"}; carried over unchanged: ` +
+    `${kept.join("; ")}.`
+  );
+}
+
 export function renderReport(r: BenchResults, charts: readonly NamedChart[]): string {
   const notes = observations(r);
   return [
@@ -398,15 +414,7 @@ export function renderReport(r: BenchResults, charts: readonly NamedChart[]): st
     "",
     "## Results",
     "",
-    ...(r.carriedOver
-      ? [
-          `This run measured ${["provisioning", "clone", "outage", "lag"]
-            .filter((x) => !r.carriedOver!.sections.includes(x))
-            .join(", ")}; the sections on ${r.carriedOver.sections.join(", ")} are ` +
-            `carried over unchanged from the run started ${r.carriedOver.startedAt}.`,
-          "",
-        ]
-      : []),
+    ...(r.carriedOver ? [carriedOverNote(r, r.carriedOver), ""] : []),
     resultTables(r),
     "## Charts",
     "",

@@ -245,21 +245,22 @@ function withPreviousSections(
   const previous = upgradeResults(JSON.parse(fs.readFileSync(file, "utf8")) as OldResults);
   const kept = missing.filter((s) => previous[s] !== undefined);
   if (kept.length === 0) return r;
+  const measuredAt = (section: Section) =>
+    previous.carriedOver?.find((c) => c.section === section)?.startedAt ?? previous.startedAt;
   return {
     ...r,
-    ...(kept.includes("clone") ? { clone: previous.clone, archive: previous.archive } : {}),
-    ...(kept.includes("outage") ? { outage: previous.outage } : {}),
-    ...(kept.includes("lag") ? { lag: previous.lag } : {}),
-    ...(kept.includes("provisioning") ? { provisioning: previous.provisioning } : {}),
-    carriedOver: {
-      startedAt: previous.carriedOver?.startedAt ?? previous.startedAt,
-      sections: kept,
-    },
+    ...Object.fromEntries(kept.map((s) => [s, previous[s]])),
+    ...(kept.includes("clone") ? { archive: previous.archive } : {}),
+    carriedOver: kept.map((section) => ({ section, startedAt: measuredAt(section) })),
   };
 }
 
 /** results.json as older runs wrote it: clone durations named after the `-join` command. */
-type OldResults = Omit<BenchResults, "clone" | "provisioning"> & {
+type OldResults = Omit<BenchResults, "clone" | "provisioning" | "carriedOver"> & {
+  /** One start for every carried-over section, before each section kept its own. */
+  carriedOver?:
+    | BenchResults["carriedOver"]
+    | { readonly startedAt: string; readonly sections: readonly string[] };
   clone?: (Omit<CloneRun, "cloneSeconds"> & { cloneSeconds?: number; joinSeconds?: number })[];
   provisioning?: Omit<ProvisioningResult, "runs"> & {
     runs: (Omit<ProvisioningRun, "cloneSeconds"> & {
@@ -282,7 +283,12 @@ function upgradeResults(old: OldResults): BenchResults {
       resources: run.resources ?? [],
     })),
   };
-  return { ...old, clone, provisioning };
+  const carried = old.carriedOver;
+  const carriedOver =
+    carried && "sections" in carried
+      ? carried.sections.map((section) => ({ section, startedAt: carried.startedAt }))
+      : carried;
+  return { ...old, clone, provisioning, carriedOver };
 }
 
 function writeReport(results: BenchResults, out: string, note: (line: string) => void): void {

@@ -226,7 +226,12 @@ export interface BenchResults {
   readonly errors: readonly string[];
   /**
    * Sections this run did not measure (`--only`), kept from the previous results in the same
-   * directory: when that run started, and which sections.
+   * directory, each with the start of the run that measured it.
    */
-  readonly carriedOver?: { readonly startedAt: string; readonly sections: readonly string[] };
+  readonly carriedOver?: readonly CarriedOverSection[];
+}
+
+export interface CarriedOverSection {
+  readonly section: string;
+  readonly startedAt: string;
 }
