@@ -239,25 +239,74 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+/** An instance's answer to "would you take a write?", timed by its server's clock. */
+export interface WritableAnswer {
+  readonly at: number;
+  readonly writable: boolean;
+}
+
+/**
+ * Moments at which two instances took writes: a "writable" answer of one instance that falls
+ * between two "writable" answers of another with no "read-only" answer of that other in
+ * between (a failed query is no answer). Timed by the servers (the host's clock, shared by
+ * all), not by the sampling round: under load the answers of one round come up to a second
+ * apart.
+ */
+export function overlappingWrites(
+  answers: ReadonlyMap<string, readonly WritableAnswer[]>,
+): { at: number; writable: string[] }[] {
+  const spans = new Map<string, [number, number][]>();
+  for (const [c, list] of answers) {
+    const own: [number, number][] = [];
+    let open: [number, number] | undefined;
+    for (const a of [...list].sort((x, y) => x.at - y.at)) {
+      if (!a.writable) open = undefined;
+      else if (open) open[1] = a.at;
+      else own.push((open = [a.at, a.at]));
+    }
+    spans.set(c, own);
+  }
+  const found: { at: number; writable: string[] }[] = [];
+  for (const [b, list] of answers) {
+    for (const { at, writable } of list) {
+      if (!writable) continue;
+      for (const [a, own] of spans) {
+        if (a !== b && own.some(([from, to]) => from <= at && at <= to)) {
+          found.push({ at, writable: [a, b].sort() });
+        }
+      }
+    }
+  }
+  return found;
+}
+
 /**
  * Every `intervalMs`, asks each container over its local socket whether PostgreSQL would take
  * a write (primary and transaction_read_only off; a stopped server or a failed exec counts as
- * no) and keeps the answers with the time the round started.
+ * no) and keeps the answers with the time the round started, and with its server's time.
  */
 export class WritableTimeline {
   readonly rounds: { at: number; writable: string[] }[] = [];
+  /** Each instance's answers, timed by its server's clock (the host's, shared by all). */
+  private readonly answers = new Map<string, WritableAnswer[]>();
   private running = true;
   private readonly done: Promise<void>;
 
   constructor(containers: readonly string[], superuser: string, intervalMs = 200) {
+    for (const c of containers) this.answers.set(c, []);
     const ask = (c: string): Promise<boolean> =>
       sqlIn(
         c,
         superuser,
-        "select not pg_is_in_recovery() and current_setting('transaction_read_only') = 'off'",
+        "select (not pg_is_in_recovery() and current_setting('transaction_read_only') = 'off')::text" +
+          " || ' ' || floor(extract(epoch from clock_timestamp()) * 1000)::bigint",
         { timeoutMs: 5000 },
       ).then(
-        (out) => out.trim() === "t",
+        (out) => {
+          const [state, at] = out.trim().split(" ");
+          this.answers.get(c)!.push({ at: Number(at), writable: state === "true" });
+          return state === "true";
+        },
         () => false,
       );
     this.done = (async () => {
@@ -270,9 +319,9 @@ export class WritableTimeline {
     })();
   }
 
-  /** Rounds in which more than one container would take a write. */
+  /** Moments at which two instances took writes (see `overlappingWrites`). */
   overlaps(): { at: number; writable: string[] }[] {
-    return this.rounds.filter((r) => r.writable.length > 1);
+    return overlappingWrites(this.answers);
   }
 
   /** Start of the first round from `from` on in which `pred` holds (undefined: none yet). */
