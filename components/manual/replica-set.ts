@@ -115,7 +115,9 @@ export function buildManualReplicaSet(
             CONTAINER: containerName(cluster, n),
             PRIMARY_CONTAINER: containerName(cluster, settings.primary),
             ROLE: n === settings.primary ? "primary" : "standby",
-            IMAGE: instanceImage,
+            // Any image with the postgres user will do to write files: the configured one is
+            // known before the engines' image is, and the engines' image is built from it.
+            IMAGE: imageId,
             CONFIG_VOLUME: configVolumes.get(n)!.name,
             ARCHIVE_VOLUME: archiveVolume,
             POSTGRESQL_CONF: files["postgresql.conf"],

@@ -9,7 +9,8 @@
 #                                        the primary again: pg_rewind, else a fresh clone
 #   instance.sh reclone                  discard /data and clone again
 #   instance.sh restore                  a restored cluster's first primary (restore.sh)
-#   instance.sh stanza                   the pgBackRest stanza, from the image's init scripts
+#   instance.sh initialise               from the image's init scripts at a new primary's first
+#                                        start: the replication role, the pgBackRest stanza
 set -eu
 
 # shellcheck source=/dev/null
@@ -17,6 +18,11 @@ set -eu
 PGDATA=/data
 
 log() { echo "[$INSTANCE_NAME] $*" >&2; }
+
+# Docker's DNS passes a name it does not know (a peer whose container does not exist yet) on to
+# the host's resolver, which drops some queries when many come at once; glibc retries after 5 s
+# by default, which held up a new standby's clone by seconds. Retry after 1 s instead.
+export RES_OPTIONS="${RES_OPTIONS:-timeout:1 attempts:5}"
 
 as_postgres() {
   if [ "$(id -u)" != 0 ]; then
@@ -121,20 +127,14 @@ repair_slot() {
     log "could not create slot $SLOT on $PRIMARY_HOST; streaming waits for the next deployment"
 }
 
-# A new standby's container starts together with its primary, before the deployment has
-# created the replication role and the standby's slot there: the clone waits for both. The
-# deployment's readiness check bounds the wait and shows this log. Returns 0 when the clone
-# can start, 1 when the primary answers but the slot is not there yet, 2 when the primary
-# does not answer (not up yet), 3 when it answers but does not let the replication role in
-# (the role not created yet).
+# A new standby's container starts together with its primary, before the replication role
+# and the standby's slot may exist there: the clone waits for both. The deployment's readiness
+# check bounds the wait and shows this log. Returns 0 when the clone can start.
 primary_ready_for_clone() {
   conninfo="host=$PRIMARY_HOST port=5432 user=$REPLICATION_USER passfile=/config/replication.pgpass replication=true connect_timeout=3"
   query="READ_REPLICATION_SLOT $SLOT"
   [ -n "$SLOT" ] || query=IDENTIFY_SYSTEM
-  if ! state=$(as_postgres psql -X -A -t -d "$conninfo" -c "$query" 2>/tmp/clone-wait.err); then
-    grep -q 'FATAL:' /tmp/clone-wait.err && return 3
-    return 2
-  fi
+  state=$(as_postgres psql -X -A -t -d "$conninfo" -c "$query" 2>/dev/null) || return 1
   [ -n "$SLOT" ] || return 0
   case "$state" in
     "physical|"[0-9A-F]*) return 0 ;;
@@ -144,34 +144,34 @@ primary_ready_for_clone() {
       return 1
       ;;
   esac
-  # Missing: the deployment creates it once the primary is promoted. One that does not appear
-  # within about 20 s of the role working was dropped outside a deployment: created here.
+  # Missing. A primary already (a new cluster's, whose first initialisation created the
+  # replication role): created here at once, rather than after the deployment's promote and
+  # slot steps, which then find it in place. A standby about to be promoted: the deployment
+  # creates it once it is the primary; one that does not appear within about 20 s of the role
+  # working was dropped outside a deployment: created here.
   missing_slot_polls=$((missing_slot_polls + 1))
-  if [ "$missing_slot_polls" -ge 80 ]; then repair_slot; fi
+  if [ "$missing_slot_polls" -ge 80 ] || [ "$(as_postgres psql -X -A -t -d "$conninfo" -c 'SHOW in_hot_standby' 2>/dev/null)" = off ]; then
+    repair_slot
+    state=$(as_postgres psql -X -A -t -d "$conninfo" -c "$query" 2>/dev/null) || return 1
+    case "$state" in "physical|"[0-9A-F]*) return 0 ;; esac
+  fi
   return 1
 }
 
-# Polls gently while the primary does not answer (its first start takes seconds, and every
-# standby of a new cluster waits at once: psql in a tight loop from five of them took CPU the
-# primary's initdb needed), then briskly until the role and the slot are there.
+# Polls four times a second: a psql that finds no server costs about 7 ms of CPU, so even five
+# standbys of a new cluster waiting at once leave the primary's initdb its CPU, and a clone
+# starts within a quarter of a second of the primary accepting it.
 wait_for_primary() {
   next_log=0
   missing_slot_polls=0
   while :; do
-    if primary_ready_for_clone; then return 0; else answer=$?; fi
-    if [ "$answer" = 2 ]; then
-      pause=1
-      step=4
-    else
-      pause=0.25
-      step=1
-    fi
+    if primary_ready_for_clone; then return 0; fi
     if [ "$next_log" -le 0 ]; then
       log "waiting for $PRIMARY_HOST to accept $REPLICATION_USER${SLOT:+ and hold slot $SLOT}"
       next_log=40
     fi
-    next_log=$((next_log - step))
-    sleep "$pause"
+    next_log=$((next_log - 1))
+    sleep 0.25
   done
 }
 
@@ -193,32 +193,22 @@ lsn_number() {
 refuse_empty_primary() {
   best=""
   best_lsn=""
-  # Every possible peer is looked up at once: Docker's DNS answers for a container at once, but
-  # passes a name it does not know on to the host's resolver, and a new cluster's first start
-  # asks about fifteen such names (a third of a second each, one after another, on a 2-core
-  # machine). Looked up together, a few queries get dropped and the resolver's default retry
-  # waits 5 s; RES_OPTIONS (glibc) retries after 1 s instead, and more often, so a peer that
-  # exists is still found. The peers are then taken in instance order, as before.
-  resolved=$(
-    export RES_OPTIONS="timeout:1 attempts:5"
-    n=1
-    while [ "$n" -le 16 ]; do
-      peer="$CLUSTER-$n"
-      n=$((n + 1))
-      [ "$peer" = "$INSTANCE_NAME" ] && continue
-      (getent hosts "$peer" >/dev/null 2>&1 && echo "$peer") &
-    done
-    wait
-  )
-  resolved=" $(echo $resolved) "
-  n=1
-  while [ "$n" -le 16 ]; do
-    peer="$CLUSTER-$n"
+  # Peers are instances 1 to N: looked up one after another, up to the second name in a row
+  # that does not exist (a container removed by hand leaves a gap of one). Docker's DNS
+  # answers for an existing container at once, but passes a name it does not know on to the
+  # host's resolver: asking for all sixteen possible names at once dropped some of those
+  # queries and cost a second's retry at every first start.
+  n=0
+  missing=0
+  while [ "$missing" -lt 2 ] && [ "$n" -lt 16 ]; do
     n=$((n + 1))
-    case "$resolved" in
-      *" $peer "*) ;;
-      *) continue ;;
-    esac
+    peer="$CLUSTER-$n"
+    [ "$peer" = "$INSTANCE_NAME" ] && continue
+    if ! getent hosts "$peer" >/dev/null 2>&1; then
+      missing=$((missing + 1))
+      continue
+    fi
+    missing=0
     lsn=$(peer_lsn "$peer")
     [ -n "$lsn" ] || continue
     if [ -z "$best" ] || [ "$(lsn_number "$lsn")" -gt "$(lsn_number "$best_lsn")" ]; then
@@ -271,12 +261,10 @@ start() {
     # The image's first-start initialisation (CREATE DATABASE) must not wait for synchronous
     # standbys that cannot exist yet. Only clients started by this process see this.
     export PGOPTIONS="${PGOPTIONS:+$PGOPTIONS }-c synchronous_commit=local"
-    # pgBackRest's archive_command fails until the stanza exists, and the image's temporary
-    # initialisation server, when it stops, waits out the archiver's retries (about 3 s). So
-    # the stanza is created while that server runs, by an init script of the image's contract.
-    if [ -f /config/pgbackrest.conf ] && [ -d /docker-entrypoint-initdb.d ] &&
-      [ -w /docker-entrypoint-initdb.d ]; then
-      echo 'sh /config/instance.sh stanza || true' >/docker-entrypoint-initdb.d/postgres-replication-stanza.sh
+    # Work done while the image's temporary initialisation server runs, by an init script of
+    # the image's contract (see initialise).
+    if [ -d /docker-entrypoint-initdb.d ] && [ -w /docker-entrypoint-initdb.d ]; then
+      echo 'sh /config/instance.sh initialise || true' >/docker-entrypoint-initdb.d/postgres-replication-init.sh
     fi
   fi
   exec docker-entrypoint.sh "$@"
@@ -357,10 +345,32 @@ reclone() {
   clone
 }
 
-# stanza: the pgBackRest stanza, created during the first start's initialisation. Never fails
-# the start: the backup-stanza step creates and checks it afterwards in any case, and says why
-# when it cannot.
-stanza() {
+# initialise: run as the image's postgres user while a new primary's temporary initialisation
+# server runs (local connections only). Never fails the start: the deployment's roles and
+# backup-stanza steps do the same afterwards in any case, and say why when they cannot.
+#   - The replication role (LOGIN and REPLICATION; roles.sh then sets the rest of it), so that
+#     new standbys clone as soon as the primary accepts connections, rather than after the
+#     deployment's promote and roles steps.
+#   - The pgBackRest stanza: archive_command fails until it exists, and the temporary server,
+#     when it stops, waits out the archiver's retries (about 3 s).
+initialise() {
+  if [ -s /config/replication.password ]; then
+    if REPLICATION_PASSWORD=$(cat /config/replication.password) psql -X -q -v ON_ERROR_STOP=1 \
+      -U "$SUPERUSER" -d postgres -v replication_user="$REPLICATION_USER" >/dev/null <<'SQL'; then
+SET log_statement = 'none';
+SET log_min_duration_statement = -1;
+SET log_min_error_statement = 'panic';
+\getenv replication_password REPLICATION_PASSWORD
+SELECT format('CREATE ROLE %I WITH LOGIN REPLICATION NOINHERIT PASSWORD %L',
+  :'replication_user', :'replication_password')
+WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'replication_user') \gexec
+SQL
+      log "role $REPLICATION_USER created"
+    else
+      log "role $REPLICATION_USER not created yet (the roles step will)"
+    fi
+  fi
+  [ -f /config/pgbackrest.conf ] || return 0
   if out=$(pgbackrest --config=/config/pgbackrest.conf --stanza="$CLUSTER" \
     --log-level-console=warn stanza-create 2>&1); then
     log "pgBackRest stanza $CLUSTER created"
@@ -377,9 +387,9 @@ case "$command" in
   rewind) rewind ;;
   reclone) reclone ;;
   restore) restore ;;
-  stanza) stanza ;;
+  initialise) initialise ;;
   *)
-    log "usage: instance.sh start|clone|rewind|reclone|restore|stanza"
+    log "usage: instance.sh start|clone|rewind|reclone|restore|initialise"
     exit 2
     ;;
 esac

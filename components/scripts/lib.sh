@@ -89,20 +89,14 @@ run_instance_script() {
 wait_ready() {
   local container=$1 timeout=$2
   local deadline=$((SECONDS + timeout)) next_report=$((SECONDS + 15))
-  local restarts_before tries=0 next_check=0 refusal state status restarts
+  local restarts_before refusal state status restarts
   require_container "$container"
   # A container that failed before this run (a first start that failed, then a fixed
   # configuration) gets one more start; one that fails after it is not retried here.
   restarts_before=$(docker container inspect -f '{{.RestartCount}}' "$container")
-  until instance_ready "$container"; do
-    # The reasons to give up are looked for about once a second (more docker calls), which is
-    # soon enough for a container that will not start.
-    if ((SECONDS < next_check)); then
-      poll_pause "$tries"
-      tries=$((tries + 1))
-      continue
-    fi
-    next_check=$((SECONDS + 1))
+  # The reasons to give up are looked for between two waits of a second or two (more docker
+  # calls), which is soon enough for a container that will not start.
+  until instance_ready "$container" 2; do
     # docker exec prints its own failures (a container restarting) on stdout: only the
     # guard's own message counts.
     refusal=$(docker exec "$container" cat /tmp/postgres-replication-refused 2>/dev/null || true)
@@ -129,18 +123,23 @@ wait_ready() {
       log "still waiting for $container to accept connections ($(docker logs --tail 1 "$container" 2>&1 | cut -c1-120))"
       next_report=$((SECONDS + 15))
     fi
-    poll_pause "$tries"
-    tries=$((tries + 1))
+    sleep 0.1
   done
   log "$container accepts connections"
 }
 
-# Over TCP: the image's first-start initialisation runs a server on the socket only. One
-# docker exec per try: the check runs often, and every exec costs CPU the starting server needs.
+# instance_ready CONTAINER [SECONDS]: it accepts connections, asked over TCP (the image's
+# first-start initialisation runs a server on the socket only) from inside the container, again
+# every tenth of a second for up to SECONDS (default: once). One docker exec for the whole wait:
+# every exec costs more CPU than the starting server can spare, and the answer comes at once.
 instance_ready() {
-  docker exec -u postgres -e SUPERUSER "$1" /bin/sh -c \
-    'pg_isready -q -h 127.0.0.1 -p 5432 -t 2 && psql -X -q -At -U "$SUPERUSER" -d postgres -c "select 1"' \
-    >/dev/null 2>&1
+  docker exec -u postgres -e SUPERUSER -e WITHIN="${2:-0}" "$1" /bin/sh -c '
+    end=$(($(date +%s) + WITHIN))
+    until pg_isready -q -h 127.0.0.1 -p 5432 -t 2 &&
+      psql -X -q -At -U "$SUPERUSER" -d postgres -c "select 1"; do
+      [ "$(date +%s)" -lt "$end" ] || exit 1
+      sleep 0.1
+    done' >/dev/null 2>&1
 }
 
 # A new standby clones from its primary at its first start and waits for it until then: when

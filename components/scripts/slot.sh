@@ -5,10 +5,23 @@ action=${1:?create or delete}
 
 if [ "$action" = create ]; then
   wait_accepting 120 "$PRIMARY_CONTAINER"
-  psql_in "$PRIMARY_CONTAINER" -v slot="$SLOT" <<'SQL' >/dev/null
+  # A new standby creates its own slot when the primary is one already (instance.sh), so the
+  # two may race: losing the race is success too.
+  create_slot() {
+    psql_in "$PRIMARY_CONTAINER" -v slot="$SLOT" <<'SQL' >/dev/null
 SELECT 1 FROM pg_create_physical_replication_slot(:'slot', true)
 WHERE NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = :'slot');
 SQL
+  }
+  slot_exists() {
+    [ "$(psql_in "$PRIMARY_CONTAINER" -v slot="$SLOT" <<'SQL'
+SELECT count(*) FROM pg_replication_slots WHERE slot_name = :'slot';
+SQL
+    )" = 1 ]
+  }
+  if ! error=$(create_slot 2>&1); then
+    slot_exists || fail "could not create replication slot $SLOT on $PRIMARY_CONTAINER: $error"
+  fi
   log "replication slot $SLOT is in place on $PRIMARY_CONTAINER"
   exit 0
 fi

@@ -43,6 +43,8 @@ printf '%s\n' "$INSTANCE_ENV" | put instance.env 0640
 printf '%s\n' "$INSTANCE_SCRIPT" | put instance.sh 0750
 if [ -n "${PGBACKREST_CONF:-}" ]; then printf '%s\n' "$PGBACKREST_CONF" | put pgbackrest.conf 0640; fi
 printf '%s' "$SUPERUSER_PASSWORD" | put superuser.password 0600
+# For a new primary's first initialisation (instance.sh initialise).
+printf '%s' "$REPLICATION_PASSWORD" | put replication.password 0600
 printf '*:*:*:%s:%s\n' "$(pgpass_escape "$SUPERUSER")" "$(pgpass_escape "$SUPERUSER_PASSWORD")" |
   put superuser.pgpass 0600
 printf '*:*:*:%s:%s\n' "$(pgpass_escape "$REPLICATION_USER")" "$(pgpass_escape "$REPLICATION_PASSWORD")" |

@@ -12,7 +12,7 @@ import {
   resourceMedians,
   tpsRows,
 } from "./summary";
-import { BenchResults, CarriedOverSection } from "./types";
+import { BenchResults, CarriedOverSection, SECTIONS } from "./types";
 
 export function markdownTable(
   headers: readonly string[],
@@ -385,7 +385,7 @@ function method(plan: BenchResults["plan"]): string {
 
 /** Which sections this run measured, and from which earlier runs the others come. */
 export function carriedOverNote(r: BenchResults, carried: readonly CarriedOverSection[]): string {
-  const measured = (["provisioning", "clone", "outage", "lag", "automatic"] as const).filter(
+  const measured = SECTIONS.filter(
     (s) => r[s] !== undefined && !carried.some((c) => c.section === s),
   );
   const byRun = new Map<string, string[]>();

@@ -28,10 +28,9 @@ import {
   OutageRun,
   ProvisioningResult,
   ProvisioningRun,
+  SECTIONS,
+  Section,
 } from "./types";
-
-const SECTIONS = ["provisioning", "clone", "outage", "lag", "automatic"] as const;
-type Section = (typeof SECTIONS)[number];
 
 interface Args {
   readonly quick: boolean;

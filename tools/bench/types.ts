@@ -231,6 +231,10 @@ export interface BenchResults {
   readonly carriedOver?: readonly CarriedOverSection[];
 }
 
+/** The benchmark's sections, in the order a run measures them (`--only` picks among them). */
+export const SECTIONS = ["provisioning", "clone", "outage", "lag", "automatic"] as const;
+export type Section = (typeof SECTIONS)[number];
+
 export interface CarriedOverSection {
   readonly section: string;
   readonly startedAt: string;
