@@ -1,7 +1,5 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
-import * as fs from "fs";
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 
 import {
@@ -18,15 +16,13 @@ import { readTemplate, renderTemplate } from "./render";
 import { CommandScriptArgs, SECRET_OUTPUTS, proxyCheckScript, scriptArgs } from "./scripts";
 import { MAX_STANDBYS } from "./settings";
 
-const DOCKERFILE = path.join(__dirname, "images", "ha.Dockerfile");
-
 /** What the endpoint proxy needs from the replica set around it. */
 export interface EndpointProxyArgs {
   readonly cluster: string;
   readonly bindAddress: string;
   readonly endpointPort: number;
-  /** ID of the cluster's PostgreSQL image; the proxy's image is built from it when needed. */
-  readonly baseImage: pulumi.Input<string>;
+  /** ID of the engines' image (HAProxy, and psql for the probes): see engine-image.ts. */
+  readonly image: pulumi.Input<string>;
   readonly network: pulumi.Input<string>;
   readonly probePassword: pulumi.Input<string>;
   /** Created before the proxy: nothing that holds data exists before the image. */
@@ -59,14 +55,7 @@ export function createEndpointProxy(
   args: EndpointProxyArgs,
 ): { container: docker.Container; configure: command.local.Command } {
   const labels = [{ label: CLUSTER_LABEL, value: args.cluster }];
-  const image = new command.local.Command(
-    `${name}-proxy-image`,
-    scriptArgs("proxy-image", {
-      BASE_IMAGE: args.baseImage,
-      DOCKERFILE: fs.readFileSync(DOCKERFILE, "utf8"),
-    }),
-    { parent, dependsOn: args.dependsOn },
-  ).stdout;
+  const image = args.image;
   const volume = new docker.Volume(
     `${name}-proxy-config`,
     { name: proxyConfigVolumeName(args.cluster), labels },

@@ -20,7 +20,7 @@ export function engineImage(
 ): pulumi.Output<string> {
   return new command.local.Command(
     `${name}-engine-image`,
-    scriptArgs("proxy-image", {
+    scriptArgs("engine-image", {
       BASE_IMAGE: baseImage,
       DOCKERFILE: fs.readFileSync(DOCKERFILE, "utf8"),
     }),

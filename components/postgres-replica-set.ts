@@ -116,22 +116,18 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
       scriptArgs("image-id", { IMAGE: settings.image }),
       { parent: this, dependsOn: [image] },
     ).stdout;
-    // pgBackRest runs inside every instance of the manual mode when backups are on (the
-    // automatic mode derives its own engines' image).
-    const manualEngineImage =
-      settings.failover === "manual" && settings.backup.enabled
-        ? engineImage(this, name, imageId, [image])
-        : undefined;
+    // HAProxy, and in the automatic mode Patroni and etcd, always; pgBackRest when backups
+    // are on (inside every instance of the manual mode then).
+    const engines = engineImage(this, name, imageId, [image]);
     // A restore is checked against its source repository before anything that holds data
     // exists; validation keeps restore to the manual mode with backups on.
-    const restoreCheck =
-      settings.restore && manualEngineImage
-        ? createRestoreCheck(this, name, {
-            cluster,
-            restore: settings.restore,
-            engineImage: manualEngineImage,
-          })
-        : undefined;
+    const restoreCheck = settings.restore
+      ? createRestoreCheck(this, name, {
+          cluster,
+          restore: settings.restore,
+          engineImage: engines,
+        })
+      : undefined;
     const gate: pulumi.Resource = restoreCheck ?? image;
     // Nothing that holds data exists until the image does (and a restore's check passed): a
     // name that cannot be pulled fails the run before any volume or network is created.
@@ -161,7 +157,7 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
     const archive = repository ?? plainArchive;
 
     // The two modes share the image, network, archive and passwords; the rest is theirs.
-    const shared = { settings, imageId, image: gate, network };
+    const shared = { settings, imageId, engineImage: engines, image: gate, network };
     const roles =
       settings.failover === "automatic"
         ? buildAutomaticReplicaSet(this, name, {
@@ -181,7 +177,6 @@ export class PostgresReplicaSet extends pulumi.ComponentResource {
             ...shared,
             archive,
             repository,
-            engineImage: manualEngineImage,
             secrets: {
               superuser: superuserSecret,
               replication: replicationSecret,

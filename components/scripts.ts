@@ -14,7 +14,7 @@ export type CommandScript =
   | "image-id"
   | "wait-ready"
   | "check-cluster"
-  | "proxy-image"
+  | "engine-image"
   | "write-proxy-config"
   | "check-endpoints"
   | "patroni"

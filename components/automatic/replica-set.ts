@@ -3,7 +3,6 @@ import * as pulumi from "@pulumi/pulumi";
 
 import { createBackup } from "../backup";
 import { containerName, hostPortOf, instanceNumbers, proxyContainerName } from "../names";
-import { engineImage } from "../engine-image";
 import { RoleOutputs } from "../role-outputs";
 import { ReplicaSetSettings } from "../settings";
 import { multiHostUri, singleHostUri } from "../uris";
@@ -24,8 +23,8 @@ import { createPatroniProxy } from "./patroni-proxy";
 /** What the shared part of PostgresReplicaSet hands to the automatic mode. */
 export interface AutomaticReplicaSetArgs {
   readonly settings: ReplicaSetSettings;
-  /** The pinned ID of the configured image (the engines' image is derived from it). */
-  readonly imageId: pulumi.Input<string>;
+  /** ID of the engines' image (Patroni, etcd, HAProxy, pgBackRest): every container runs it. */
+  readonly engineImage: pulumi.Output<string>;
   /** Created first: nothing that holds data exists before the image. */
   readonly image: pulumi.Resource;
   readonly network: docker.Network;
@@ -51,7 +50,7 @@ export function buildAutomaticReplicaSet(
   const members = numbers.map((n) => containerName(cluster, n));
   const preferred = containerName(cluster, settings.primary);
 
-  const image = engineImage(parent, name, args.imageId, [args.image]);
+  const image = args.engineImage;
   const etcd = createEtcdCluster(parent, name, {
     cluster,
     members: settings.etcdMembers,

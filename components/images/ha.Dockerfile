@@ -1,6 +1,6 @@
 # The engines' image: the cluster's own PostgreSQL image plus Debian's HAProxy (the endpoint
 # proxy; its psql answers the manual mode's health checks), Patroni with its etcd and
-# PostgreSQL drivers, etcd, pgBackRest and the cron its scheduled backups run from. Built by components/scripts/proxy-image.sh only
+# PostgreSQL drivers, etcd, pgBackRest and the cron its scheduled backups run from. Built by components/scripts/engine-image.sh only
 # when the configured image lacks one of them.
 ARG BASE
 FROM ${BASE}

@@ -37,8 +37,8 @@ export interface ManualReplicaSetArgs {
   readonly archive?: docker.Volume;
   /** The pgBackRest repository, when backups are on. */
   readonly repository?: docker.Volume;
-  /** ID of the engines' image (pgBackRest in every instance), when backups are on. */
-  readonly engineImage?: pulumi.Output<string>;
+  /** ID of the engines' image: HAProxy for the proxy; pgBackRest in every instance. */
+  readonly engineImage: pulumi.Output<string>;
   readonly secrets: {
     readonly superuser: pulumi.Output<string>;
     readonly replication: pulumi.Output<string>;
@@ -77,7 +77,7 @@ export function buildManualReplicaSet(
 
   // pgBackRest runs inside every instance (archive-push, archive-get): with backups on, the
   // instances run the engines' image, which is the configured one when it carries them.
-  const instanceImage = (repository && args.engineImage) || imageId;
+  const instanceImage = repository ? args.engineImage : imageId;
 
   const dataVolumes = new Map<number, docker.Volume>();
   const configVolumes = new Map<number, docker.Volume>();
@@ -326,7 +326,7 @@ export function buildManualReplicaSet(
     cluster,
     bindAddress: settings.bindAddress,
     endpointPort: settings.endpointPort,
-    baseImage: imageId,
+    image: args.engineImage,
     network: network.name,
     probePassword: probeSecret,
     dependsOn: [image],

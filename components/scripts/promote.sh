@@ -66,10 +66,17 @@ restore_old_primary() {
 }
 
 switchover=false
-for other in $(cluster_members); do
-  [ "$other" = "$TARGET" ] && continue
-  accepts_sql "$other" || continue
-  in_recovery "$other" && continue
+# Every other instance that accepts writes now, all asked at once: one after another, the
+# standbys of a new cluster (still cloning, so not answering) took seconds on a busy machine.
+writable_others() {
+  local other
+  for other in $(cluster_members); do
+    [ "$other" = "$TARGET" ] && continue
+    (if [ "$(psql_in "$other" -c 'select pg_is_in_recovery()' 2>/dev/null)" = f ]; then echo "$other"; fi) &
+  done
+  wait
+}
+for other in $(writable_others | sort); do
   if in_recovery "$TARGET" && ! wait_for 30 "$TARGET to stream from $other" streams_from "$other"; then
     # Failover: the old primary is running but unreachable from TARGET (a network partition).
     # It is fenced by stopping it; what it acknowledged and TARGET never received is lost

@@ -80,7 +80,6 @@ function expectedInventory(standbys: number): string[] {
     "postgres-promote",
     "postgres-roles",
     "postgres-check",
-    "postgres-proxy-image",
     "postgres-proxy-config",
     "postgres-proxy-configure",
     "postgres-proxy",
@@ -196,7 +195,8 @@ describe("inventory", () => {
     const pin = byName(resources, "postgres-image-id");
     expect(env(pin).IMAGE).toBe("postgres:15");
     expect(pin.dependencies).toEqual(["postgres-image"]);
-    expect(resources.map((r) => r.name)).not.toContain("postgres-engine-image");
+    // Only the proxy runs the engines' image (HAProxy) without backups.
+    expect(byName(resources, "postgres-proxy").inputs.image).toBe("sha256:engine-image");
   });
 
   test("with backups on, instances and the backup container run the engines' image derived from the pinned one", async () => {
@@ -424,7 +424,7 @@ describe("endpoints", () => {
       { internal: 5432, external: 6100, ip: "127.0.0.1", protocol: "tcp" },
       { internal: 5433, external: 6101, ip: "127.0.0.1", protocol: "tcp" },
     ]);
-    expect(proxy.inputs.image).toBe("sha256:proxy-image");
+    expect(proxy.inputs.image).toBe("sha256:engine-image");
     expect(proxy.deleteBeforeReplace).toBe(true);
     expect(await resolve(set.readWriteEndpoint)).toBe("127.0.0.1:6100");
     expect(await resolve(set.readOnlyEndpoint)).toBe("127.0.0.1:6101");
@@ -432,7 +432,7 @@ describe("endpoints", () => {
 
   test("the proxy is built from the pinned image and holds only the probe's password", async () => {
     const { resources } = await deploy({ standbys: 1 });
-    expect(env(byName(resources, "postgres-proxy-image")).BASE_IMAGE).toBe("sha256:pinned-image");
+    expect(env(byName(resources, "postgres-engine-image")).BASE_IMAGE).toBe("sha256:pinned-image");
     const configure = byName(resources, "postgres-proxy-configure");
     expect(env(configure).PROBE_PASSWORD).toBe("generated-postgres-probe-password");
     expect(configure.secretInputs).toEqual(["environment"]);

@@ -108,7 +108,6 @@ export function installMocks(): void {
         if (args.type.startsWith("random:")) state.result = `generated-${args.name}`;
         // What image-id.sh prints: the ID the tag pointed to when `image` was set.
         if (args.name.endsWith("-image-id")) state.stdout = "sha256:pinned-image";
-        if (args.name.endsWith("-proxy-image")) state.stdout = "sha256:proxy-image";
         if (args.name.endsWith("-engine-image")) state.stdout = "sha256:engine-image";
         // What the rollout pins (primary-image.sh, patroni.sh image) print: the image given.
         if (/-(primary|\d+)-image$/.test(args.name)) {
