@@ -371,8 +371,10 @@ SQL
     fi
   fi
   [ -f /config/pgbackrest.conf ] || return 0
+  # --no-online: the system identifier and version from pg_control, without the SQL queries
+  # (pgBackRest 2.45 waits about 0.1 s on each): 0.03 s instead of 0.6 s.
   if out=$(pgbackrest --config=/config/pgbackrest.conf --stanza="$CLUSTER" \
-    --log-level-console=warn stanza-create 2>&1); then
+    --log-level-console=warn --no-online stanza-create 2>&1); then
     log "pgBackRest stanza $CLUSTER created"
   else
     log "pgBackRest stanza $CLUSTER not created yet (the backup-stanza step will): $out"
