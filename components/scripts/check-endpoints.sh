@@ -24,7 +24,7 @@ every_connection_through() {
           -c "select pg_is_in_recovery()" 2>/dev/null) || exit 1
         [ "$answer" = "$ANSWER" ] || exit 1
         i=$((i + 1))
-      done'
+      done' 2>/dev/null
 }
 writes_reach_primary() { every_connection_through 5432 f; }
 reads_reach_standby() { every_connection_through 5433 t; }

@@ -96,7 +96,8 @@ wait_ready() {
   restarts_before=$(docker container inspect -f '{{.RestartCount}}' "$container")
   # The reasons to give up are looked for between two waits of a second or two (more docker
   # calls), which is soon enough for a container that will not start.
-  until instance_ready "$container" 2; do
+  local asked_at
+  until asked_at=$SECONDS && instance_ready "$container" 2; do
     # docker exec prints its own failures (a container restarting) on stdout: only the
     # guard's own message counts.
     refusal=$(docker exec "$container" cat /tmp/postgres-replication-refused 2>/dev/null || true)
@@ -123,7 +124,8 @@ wait_ready() {
       log "still waiting for $container to accept connections ($(docker logs --tail 1 "$container" 2>&1 | cut -c1-120))"
       next_report=$((SECONDS + 15))
     fi
-    sleep 0.1
+    # An exec that fails at once (the container is restarting) must not make this a busy loop.
+    if ((SECONDS == asked_at)); then sleep 0.5; else sleep 0.1; fi
   done
   log "$container accepts connections"
 }
