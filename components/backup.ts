@@ -119,6 +119,8 @@ export interface BackupArgs {
   readonly superuserPassword: pulumi.Input<string>;
   /** The stanza is created after these: it needs a primary that archives. */
   readonly stanzaAfter: pulumi.Resource[];
+  /** Configured after these: see EndpointProxyArgs.configureAfter. @default [] */
+  readonly configureAfter?: pulumi.Resource[];
   /** The backup container is created after these: its first backup reads a complete cluster. */
   readonly containerAfter: pulumi.Resource[];
   /** The image resource: no volume exists before it. */
@@ -158,7 +160,7 @@ export function createBackup(
       }),
       logging: "none",
     },
-    { parent, additionalSecretOutputs: SECRET_OUTPUTS },
+    { parent, dependsOn: args.configureAfter ?? [], additionalSecretOutputs: SECRET_OUTPUTS },
   );
   const stanza = new command.local.Command(
     `${name}-backup-stanza`,

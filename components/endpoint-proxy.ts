@@ -27,6 +27,12 @@ export interface EndpointProxyArgs {
   readonly probePassword: pulumi.Input<string>;
   /** Created before the proxy: nothing that holds data exists before the image. */
   readonly dependsOn: pulumi.Resource[];
+  /**
+   * The proxy is configured, and so started, after these: it is needed only at the end of an
+   * `up`, and its steps would otherwise compete with the instances' first steps.
+   * @default []
+   */
+  readonly configureAfter?: pulumi.Resource[];
 }
 
 /** The proxy's files in its /config volume, rendered from config-templates/. */
@@ -76,7 +82,7 @@ export function createEndpointProxy(
   const configure = new command.local.Command(
     `${name}-proxy-configure`,
     { ...configureArgs, logging: "none" },
-    { parent, additionalSecretOutputs: SECRET_OUTPUTS },
+    { parent, dependsOn: args.configureAfter ?? [], additionalSecretOutputs: SECRET_OUTPUTS },
   );
   const port = (internal: number, external: number) => ({
     internal,

@@ -12,25 +12,28 @@ require_env CLUSTER PRIMARY_CONTAINER SLOT_PREFIX DATABASE SUPERUSER REPLICATION
 
 # Each instance is asked once, in one query: every docker exec costs about a tenth of a
 # second, and this check ends every `up`.
-# primary_state: "RECOVERY|DATABASES|REPLICATION_ROLES|REWIND_ROLES" of the primary.
+# The cluster's slots an instance holds, space-separated.
+CLUSTER_SLOTS="coalesce((select string_agg(slot_name::text, ' ' order by slot_name)
+  from pg_replication_slots where slot_type = 'physical'
+  and starts_with(slot_name::text, :'prefix')), '')"
+# primary_state: "RECOVERY|DATABASES|REPLICATION_ROLES|REWIND_ROLES|SLOTS" of the primary.
 primary_state() {
   state=$(psql_in "$PRIMARY_CONTAINER" -v db="$DATABASE" -v replication="$REPLICATION_USER" \
-    -v rewind="$REWIND_USER" <<<"select pg_is_in_recovery(),
+    -v rewind="$REWIND_USER" -v prefix="$SLOT_PREFIX" <<<"select pg_is_in_recovery(),
       (select count(*) from pg_database where datname = :'db'),
       (select count(*) from pg_roles where rolname = :'replication'),
-      (select count(*) from pg_roles where rolname = :'rewind')" 2>/dev/null)
+      (select count(*) from pg_roles where rolname = :'rewind'), $CLUSTER_SLOTS" 2>/dev/null)
 }
 # standby_state STANDBY: "RECOVERY|SLOTS" (this cluster's slots on it, space-separated).
 standby_state() {
-  state=$(psql_in "$1" -v prefix="$SLOT_PREFIX" <<<"select pg_is_in_recovery(),
-    coalesce((select string_agg(slot_name::text, ' ' order by slot_name) from pg_replication_slots
-      where slot_type = 'physical' and starts_with(slot_name::text, :'prefix')), '')" 2>/dev/null)
+  state=$(psql_in "$1" -v prefix="$SLOT_PREFIX" <<<"select pg_is_in_recovery(), $CLUSTER_SLOTS" \
+    2>/dev/null)
 }
 
 require_container "$PRIMARY_CONTAINER"
 wait_for 60 "$PRIMARY_CONTAINER to accept connections" primary_state ||
   fail "$PRIMARY_CONTAINER does not accept connections; see: docker logs $PRIMARY_CONTAINER"
-IFS='|' read -r recovery databases replication_roles rewind_roles <<<"$state"
+IFS='|' read -r recovery databases replication_roles rewind_roles on_primary <<<"$state"
 [ "$recovery" = t ] &&
   fail "$PRIMARY_CONTAINER should be the primary but is in recovery; run pulumi up again, or see: docker logs $PRIMARY_CONTAINER"
 
@@ -52,7 +55,8 @@ drop_slot() {
   log "dropped stale replication slot $2 on $1"
 }
 
-for standby in ${STANDBYS:-}; do
+check_standby() {
+  local standby=$1 status recovery slots slot
   status=$(docker container inspect -f '{{.State.Status}}' "$standby" 2>/dev/null) ||
     require_container "$standby"
   [ "$status" = running ] ||
@@ -63,10 +67,18 @@ for standby in ${STANDBYS:-}; do
   [ "$recovery" = t ] ||
     fail "$standby accepts writes but should be a standby of $PRIMARY_CONTAINER; run pulumi up again"
   for slot in $slots; do drop_slot "$standby" "$slot"; done
+}
+# All standbys at once: one after another took about a second for five.
+checks=()
+for standby in ${STANDBYS:-}; do
+  check_standby "$standby" &
+  checks+=($!)
 done
+failed=false
+for check in "${checks[@]}"; do wait "$check" || failed=true; done
+[ "$failed" = false ] || exit 1
 
 expected=" ${SLOTS:-} "
-on_primary=$(slots_of "$PRIMARY_CONTAINER")
 dropped=false
 for slot in $on_primary; do
   case "$expected" in

@@ -8,40 +8,42 @@
 require_env CONTAINER PRIMARY_CONTAINER STANDBY_COUNT SUPERUSER
 
 require_container "$CONTAINER"
-probe_user=$(docker exec "$CONTAINER" sed -n 's/^PROBE_USER=//p' /config/proxy.env)
 # HAProxy counts a server up until its first health checks fail (a new or re-resolved one
 # too) and spreads connections over every server it counts up, so one right answer proves
 # little: twice as many connections in a row as there are instances must all get it. They are
-# made from one docker exec: one exec per connection took longer than the connections.
-# every_connection_through PORT ANSWER: pg_is_in_recovery() through the proxy's PORT.
-every_connection_through() {
-  docker exec -e PGPASSFILE=/config/probe.pgpass -e PGCONNECT_TIMEOUT=5 -e PORT="$1" \
-    -e ANSWER="$2" -e COUNT=$((2 * (STANDBY_COUNT + 1))) -e PROBE_USER="$probe_user" \
+# all made from one docker exec, both endpoints' (one exec per connection took longer than the
+# connections). Sets `wrong` to the endpoint that did not answer as it should.
+read_write_expect="5432 f"
+# Without standbys, reads go to the primary.
+read_only_expect=$([ "$STANDBY_COUNT" -gt 0 ] && echo "5433 t" || echo "5433 f")
+endpoints_answer() {
+  wrong=$(docker exec -e PGPASSFILE=/config/probe.pgpass -e PGCONNECT_TIMEOUT=5 \
+    -e COUNT=$((2 * (STANDBY_COUNT + 1))) -e EXPECTED="$read_write_expect $read_only_expect" \
     "$CONTAINER" /bin/sh -c '
-      i=0
-      while [ "$i" -lt "$COUNT" ]; do
-        answer=$(psql -X -A -t -w -h 127.0.0.1 -p "$PORT" -d postgres -U "$PROBE_USER" \
-          -c "select pg_is_in_recovery()" 2>/dev/null) || exit 1
-        [ "$answer" = "$ANSWER" ] || exit 1
-        i=$((i + 1))
-      done' 2>/dev/null
+      . /config/proxy.env
+      set -- $EXPECTED
+      while [ "$#" -ge 2 ]; do
+        i=0
+        while [ "$i" -lt "$COUNT" ]; do
+          answer=$(psql -X -A -t -w -h 127.0.0.1 -p "$1" -d postgres -U "$PROBE_USER" \
+            -c "select pg_is_in_recovery()" 2>/dev/null) || answer=none
+          if [ "$answer" != "$2" ]; then echo "$1"; exit 1; fi
+          i=$((i + 1))
+        done
+        shift 2
+      done' 2>/dev/null)
 }
-writes_reach_primary() { every_connection_through 5432 f; }
-reads_reach_standby() { every_connection_through 5433 t; }
 
 # What the proxy saw, for the failure message.
 proxy_view() {
   log "the proxy's last log lines:"
   docker logs --tail 12 "$CONTAINER" 2>&1 | sed 's/^/  | /' >&2
 }
-wait_for 180 "the read-write endpoint to reach $PRIMARY_CONTAINER" writes_reach_primary || {
+if ! wait_for 180 "the endpoints to reach $PRIMARY_CONTAINER and the standbys" endpoints_answer; then
   proxy_view
-  fail "the read-write endpoint does not reach a writable instance; see: docker logs $CONTAINER"
-}
-if [ "$STANDBY_COUNT" -gt 0 ]; then
-  wait_for 180 "the read-only endpoint to reach a standby" reads_reach_standby || {
-    proxy_view
-    fail "the read-only endpoint does not reach a standby; see: docker logs $CONTAINER"
-  }
+  case "$wrong" in
+    5433) fail "the read-only endpoint does not reach $([ "$STANDBY_COUNT" -gt 0 ] && echo 'a standby' || echo 'the primary'); see: docker logs $CONTAINER" ;;
+    *) fail "the read-write endpoint does not reach a writable instance; see: docker logs $CONTAINER" ;;
+  esac
 fi
 log "endpoints: read-write reaches the primary, read-only reaches $([ "$STANDBY_COUNT" -gt 0 ] && echo 'a standby' || echo 'the primary (no standbys)')"

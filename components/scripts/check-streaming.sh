@@ -3,8 +3,6 @@
 # Environment: PRIMARY_CONTAINER, STANDBY, SUPERUSER, TIMEOUT_SECONDS.
 # Runs when the standby is first created and when the primary changes, not on every `up`.
 require_env PRIMARY_CONTAINER STANDBY SUPERUSER
-require_container "$PRIMARY_CONTAINER"
-require_container "$STANDBY"
 
 timeout=${TIMEOUT_SECONDS:-120}
 # A standby that cannot even reach its primary (a network partition) will not stream however
@@ -16,13 +14,17 @@ unreachable_since=""
 tries=0
 
 standby_streaming() {
-  [ "$(psql_in "$PRIMARY_CONTAINER" -c "select state from pg_stat_replication where application_name = '$STANDBY'")" = streaming ]
+  [ "$(psql_in "$PRIMARY_CONTAINER" -c "select state from pg_stat_replication where application_name = '$STANDBY'" 2>/dev/null)" = streaming ]
 }
 reaches_primary() {
   docker exec "$STANDBY" pg_isready -q -h "$PRIMARY_CONTAINER" -p 5432 -t 3 >/dev/null 2>&1
 }
 
 until standby_streaming; do
+  if ((tries == 0)); then
+    require_container "$PRIMARY_CONTAINER"
+    require_container "$STANDBY"
+  fi
   if ((SECONDS >= deadline)); then
     fail "$STANDBY is not streaming from $PRIMARY_CONTAINER after ${timeout}s; see: docker logs $STANDBY"
   fi

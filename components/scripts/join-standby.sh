@@ -9,19 +9,28 @@ require_env CLUSTER CONTAINER IMAGE NETWORK DATA_VOLUME CONFIG_VOLUME PRIMARY_CO
 
 # A diverged standby shows "streaming" for a moment before the primary refuses its start
 # point: following means streaming on the primary's own timeline.
+# Both instances are asked at once.
 streaming_from_primary() {
-  local timeline
-  timeline=$(psql_in "$PRIMARY_CONTAINER" -c "select timeline_id from pg_control_checkpoint()") || return 1
-  [ "$(psql_in "$CONTAINER" -c "select status || ' ' || received_tli from pg_stat_wal_receiver where sender_host = '$PRIMARY_CONTAINER'")" = "streaming $timeline" ]
+  local timeline receiver asked following=false
+  receiver=$(mktemp)
+  psql_in "$CONTAINER" -c "select status || ' ' || received_tli from pg_stat_wal_receiver where sender_host = '$PRIMARY_CONTAINER'" >"$receiver" 2>/dev/null &
+  asked=$!
+  timeline=$(psql_in "$PRIMARY_CONTAINER" -c "select timeline_id from pg_control_checkpoint()") || timeline=""
+  wait "$asked" || true
+  if [ -n "$timeline" ] && [ "$(cat "$receiver")" = "streaming $timeline" ]; then following=true; fi
+  rm -f "$receiver"
+  [ "$following" = true ]
 }
 
 wait_accepting 120 "$PRIMARY_CONTAINER"
 
+# Answers only when it runs and accepts connections.
+if in_recovery "$CONTAINER" 2>/dev/null &&
+  wait_for 30 "$CONTAINER to stream from $PRIMARY_CONTAINER" streaming_from_primary; then
+  log "$CONTAINER is a standby streaming from $PRIMARY_CONTAINER"
+  exit 0
+fi
 if container_running "$CONTAINER"; then
-  if in_recovery "$CONTAINER" && wait_for 30 "$CONTAINER to stream from $PRIMARY_CONTAINER" streaming_from_primary; then
-    log "$CONTAINER is a standby streaming from $PRIMARY_CONTAINER"
-    exit 0
-  fi
   log "$CONTAINER does not follow $PRIMARY_CONTAINER; stopping it to rejoin"
   docker stop "$CONTAINER" >/dev/null
 fi

@@ -44,6 +44,14 @@ psql_in() {
 accepts_sql() { psql_in "$1" -c 'select 1' >/dev/null 2>&1; }
 in_recovery() { [ "$(psql_in "$1" -c 'select pg_is_in_recovery()')" = t ]; }
 
+# wait_recovery_state SECONDS CONTAINER: wait_accepting, and sets `recovery` to what the same
+# query answered (t or f): one docker exec less than a wait followed by in_recovery.
+wait_recovery_state() {
+  require_container "$2"
+  recovery_state() { recovery=$(psql_in "$1" -c 'select pg_is_in_recovery()' 2>/dev/null); }
+  wait_for "$1" "$2 to accept connections" recovery_state "$2"
+}
+
 # Pauses between the tries of a wait. Most waits end within a second, so the first tries come
 # quickly; a long wait (a server starting, a clone) then tries twice a second, because every
 # try is a docker exec, and on a busy machine ten of them a second per waiting step took the

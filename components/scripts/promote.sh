@@ -18,7 +18,7 @@ if ! container_running "$TARGET"; then
   log "starting $TARGET"
   docker start "$TARGET" >/dev/null
 fi
-wait_accepting 120 "$TARGET"
+wait_recovery_state 120 "$TARGET"
 
 # Instances only: the endpoint proxy and throwaway containers carry the cluster label too.
 cluster_members() {
@@ -76,7 +76,8 @@ writable_others() {
   done
   wait
 }
-for other in $(writable_others | sort); do
+others=$(writable_others | sort)
+for other in $others; do
   if in_recovery "$TARGET" && ! wait_for 30 "$TARGET to stream from $other" streams_from "$other"; then
     # Failover: the old primary is running but unreachable from TARGET (a network partition).
     # It is fenced by stopping it; what it acknowledged and TARGET never received is lost
@@ -99,13 +100,17 @@ for other in $(writable_others | sort); do
   fi
 done
 
-if in_recovery "$TARGET"; then
+# Asked again only when another instance was stopped: nothing else changes TARGET's state.
+if [ -n "$others" ]; then
+  recovery=$(psql_in "$TARGET" -c 'select pg_is_in_recovery()')
+fi
+if [ "$recovery" = t ]; then
   [ "$switchover" = true ] || refuse_if_behind
   log "promoting $TARGET"
   docker exec -u postgres "$TARGET" pg_ctl promote -D /data -w -t 120 >/dev/null
+  target_writable() { ! in_recovery "$TARGET"; }
+  wait_for 60 "$TARGET to accept writes" target_writable
 fi
-target_writable() { ! in_recovery "$TARGET"; }
-wait_for 60 "$TARGET to accept writes" target_writable
 # Settings written while it was a standby (see write-config.sh) apply now.
 # pg_rewind reads the source's timeline from its control file, which promotion updates only at
 # its next checkpoint: without the checkpoint, rejoining the old primary finds "no rewind

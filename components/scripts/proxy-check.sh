@@ -11,14 +11,15 @@ case "${HAPROXY_PROXY_NAME:-}" in
   standbys) want=t ;;
   *) exit 2 ;;
 esac
-# The other backend probes the same server too: an answer from this very second is reused
-# (a failed probe as well), which spares a connection, and its authentication, per pair.
+# The other backend probes the same server too: an answer from this very second is reused,
+# which spares a connection, and its authentication, per pair. A failed probe is not: a
+# server that does not answer yet (a standby still starting) is asked again at the next one.
 cache="/tmp/proxy-check-$3-$4"
 now=$(date +%s)
 answer="" at=""
 if [ -f "$cache" ]; then
   read -r at answer <"$cache" || answer=""
-  [ "$at" = "$now" ] || answer=""
+  [ "$at" = "$now" ] && [ "$answer" != down ] || answer=""
 fi
 if [ -z "$answer" ]; then
   answer=$(PGPASSFILE=/config/probe.pgpass PGCONNECT_TIMEOUT=4 psql -X -A -t -w \

@@ -10,8 +10,8 @@
 require_env PRIMARY_CONTAINER SUPERUSER DATABASE REPLICATION_USER REWIND_USER CONNECTION_LIMIT \
   SUPERUSER_PASSWORD REPLICATION_PASSWORD REWIND_PASSWORD PROBE_USER PROBE_PASSWORD
 
-wait_accepting 120 "$PRIMARY_CONTAINER"
-in_recovery "$PRIMARY_CONTAINER" && fail "$PRIMARY_CONTAINER is in recovery, not a primary"
+wait_recovery_state 120 "$PRIMARY_CONTAINER"
+[ "$recovery" = f ] || fail "$PRIMARY_CONTAINER is in recovery, not a primary"
 
 # The passwords reach psql as environment variables (\getenv) and the server as literals in
 # statements that this session keeps out of the server log, even when they fail.

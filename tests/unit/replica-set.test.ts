@@ -299,15 +299,24 @@ describe("ordering", () => {
     expect(dependsOn(switched, "postgres-3", "postgres-primary-image")).toBe(true);
   });
 
-  test("the stanza and the endpoints check run beside the standbys' clones and the cluster check, not after them", async () => {
+  test("the proxy and the backup container are configured once the primary's container exists", async () => {
+    const { resources } = await deploy({ standbys: 2 });
+    for (const configure of ["postgres-proxy-configure", "postgres-backup-configure"]) {
+      expect(dependsOn(resources, configure, "postgres-1")).toBe(true);
+    }
+    expect(reaches(resources, "postgres-1", "postgres-proxy-configure")).toBe(false);
+  });
+
+  test("the stanza runs beside the standbys' clones; the endpoints check and the backup container beside the cluster check, not after it", async () => {
     const { resources } = await deploy({ standbys: 2 });
     expect(dependsOn(resources, "postgres-backup-stanza", "postgres-promote")).toBe(true);
     expect(reaches(resources, "postgres-backup-stanza", "postgres-check")).toBe(false);
     expect(reaches(resources, "postgres-backup-stanza", "postgres-2-ready")).toBe(false);
-    expect(dependsOn(resources, "postgres-backup", "postgres-check")).toBe(true);
+    expect(reaches(resources, "postgres-backup", "postgres-check")).toBe(false);
     expect(reaches(resources, "postgres-endpoints", "postgres-check")).toBe(false);
     for (const n of [2, 3]) {
       expect(dependsOn(resources, "postgres-endpoints", `postgres-${n}-streaming`)).toBe(true);
+      expect(dependsOn(resources, "postgres-backup", `postgres-${n}-streaming`)).toBe(true);
     }
   });
 
