@@ -362,7 +362,7 @@ export function buildManualReplicaSet(
       superuserPassword: superuserSecret,
       // The stanza as soon as the primary is one (its WAL archiving fails until then), beside
       // the standbys' clones; the container once the cluster is complete (every standby
-      // streams), beside the checks that only read it.
+      // streams), beside the final checks.
       stanzaAfter: [promote],
       configureAfter: [primaryInstance.container],
       containerAfter: clusterChecks,

@@ -12,9 +12,15 @@ pgbackrest_in() {
 # Switches WAL and waits until the segment is in the repository: archive_command works. It also
 # fails, before switching, when the stanza is missing or belongs to another database.
 check_archiving() { out=$(pgbackrest_in check); }
+archiving_failed() {
+  log "$out"
+  fail "$PRIMARY_CONTAINER does not archive WAL into $REPOSITORY_VOLUME; see: docker logs $PRIMARY_CONTAINER"
+}
 # A new primary's first initialisation created the stanza (instance.sh initialise), so one check
 # usually does: each of pgBackRest's queries takes about 0.1 s, and stanza-create makes several.
 if ! check_archiving; then
+  # pgBackRest's archive timeout (error 082): the stanza is there, archive_command fails.
+  case "$out" in *"[082]"*) archiving_failed ;; esac
   if ! out=$(pgbackrest_in stanza-create); then
     log "$out"
     case "$out" in
@@ -24,9 +30,6 @@ if ! check_archiving; then
     esac
     fail "could not create the pgBackRest stanza $CLUSTER in $REPOSITORY_VOLUME"
   fi
-  if ! check_archiving; then
-    log "$out"
-    fail "$PRIMARY_CONTAINER does not archive WAL into $REPOSITORY_VOLUME; see: docker logs $PRIMARY_CONTAINER"
-  fi
+  check_archiving || archiving_failed
 fi
 log "stanza $CLUSTER: $PRIMARY_CONTAINER archives WAL into $REPOSITORY_VOLUME"

@@ -14,8 +14,9 @@ require_container "$CONTAINER"
 # all made from one docker exec, both endpoints' (one exec per connection took longer than the
 # connections). Sets `wrong` to the endpoint that did not answer as it should.
 read_write_expect="5432 f"
-# Without standbys, reads go to the primary.
-read_only_expect=$([ "$STANDBY_COUNT" -gt 0 ] && echo "5433 t" || echo "5433 f")
+# Without standbys reads go to the primary; not checked: a scale-down to none removes the last
+# standby only after this check, and until then reads still reach it.
+read_only_expect=$([ "$STANDBY_COUNT" -gt 0 ] && echo "5433 t" || echo "")
 endpoints_answer() {
   wrong=$(docker exec -e PGPASSFILE=/config/probe.pgpass -e PGCONNECT_TIMEOUT=5 \
     -e COUNT=$((2 * (STANDBY_COUNT + 1))) -e EXPECTED="$read_write_expect $read_only_expect" \
@@ -42,7 +43,7 @@ proxy_view() {
 if ! wait_for 180 "the endpoints to reach $PRIMARY_CONTAINER and the standbys" endpoints_answer; then
   proxy_view
   case "$wrong" in
-    5433) fail "the read-only endpoint does not reach $([ "$STANDBY_COUNT" -gt 0 ] && echo 'a standby' || echo 'the primary'); see: docker logs $CONTAINER" ;;
+    5433) fail "the read-only endpoint does not reach a standby; see: docker logs $CONTAINER" ;;
     *) fail "the read-write endpoint does not reach a writable instance; see: docker logs $CONTAINER" ;;
   esac
 fi

@@ -13,8 +13,16 @@ deadline=$((SECONDS + timeout))
 unreachable_since=""
 tries=0
 
+# Keeps the primary's last error for the failure message.
+last_error=""
 standby_streaming() {
-  [ "$(psql_in "$PRIMARY_CONTAINER" -c "select state from pg_stat_replication where application_name = '$STANDBY'" 2>/dev/null)" = streaming ]
+  local state
+  state=$(psql_in "$PRIMARY_CONTAINER" -c "select state from pg_stat_replication where application_name = '$STANDBY'" 2>&1) ||
+    {
+      last_error=$state
+      return 1
+    }
+  [ "$state" = streaming ]
 }
 reaches_primary() {
   docker exec "$STANDBY" pg_isready -q -h "$PRIMARY_CONTAINER" -p 5432 -t 3 >/dev/null 2>&1
@@ -26,7 +34,7 @@ until standby_streaming; do
     require_container "$STANDBY"
   fi
   if ((SECONDS >= deadline)); then
-    fail "$STANDBY is not streaming from $PRIMARY_CONTAINER after ${timeout}s; see: docker logs $STANDBY"
+    fail "$STANDBY is not streaming from $PRIMARY_CONTAINER after ${timeout}s${last_error:+ ($PRIMARY_CONTAINER answered: $last_error)}; see: docker logs $STANDBY"
   fi
   if reaches_primary; then
     unreachable_since=""

@@ -25,13 +25,17 @@ streaming_from_primary() {
 wait_accepting 120 "$PRIMARY_CONTAINER"
 
 # Answers only when it runs and accepts connections.
-if in_recovery "$CONTAINER" 2>/dev/null &&
+if recovery=$(psql_in "$CONTAINER" -c 'select pg_is_in_recovery()' 2>&1) && [ "$recovery" = t ] &&
   wait_for 30 "$CONTAINER to stream from $PRIMARY_CONTAINER" streaming_from_primary; then
   log "$CONTAINER is a standby streaming from $PRIMARY_CONTAINER"
   exit 0
 fi
 if container_running "$CONTAINER"; then
-  log "$CONTAINER does not follow $PRIMARY_CONTAINER; stopping it to rejoin"
+  case "$recovery" in
+    t) log "$CONTAINER does not follow $PRIMARY_CONTAINER; stopping it to rejoin" ;;
+    f) log "$CONTAINER accepts writes; stopping it to rejoin as a standby of $PRIMARY_CONTAINER" ;;
+    *) log "$CONTAINER does not answer ($recovery); stopping it to rejoin" ;;
+  esac
   docker stop "$CONTAINER" >/dev/null
 fi
 

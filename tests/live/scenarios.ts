@@ -89,6 +89,13 @@ export function replicaSetScenarios(driver: ScenarioDriver): void {
         const again = await deployment.up(config);
         expect(actionsOf(again, () => true).filter((a) => !a.endsWith(":same"))).toEqual([]);
 
+        // Down to no standby: the standby still runs while this `up` checks the cluster and
+        // its endpoints (deletes come last).
+        const alone = await deployment.up({ ...config, standbys: 0 });
+        expect(alone.outputs.standbyEndpoints).toEqual([]);
+        expect((await labelledObjects(name)).filter((o) => o.includes(`${name}-2`))).toEqual([]);
+        expect(await c.sql(1, "select count(*) from pg_replication_slots")).toBe("0");
+
         await deployment.destroy();
         expect(await labelledObjects(name)).toEqual([]);
       } finally {
