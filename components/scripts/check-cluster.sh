@@ -75,7 +75,7 @@ for standby in ${STANDBYS:-}; do
   checks+=($!)
 done
 failed=false
-for check in "${checks[@]}"; do wait "$check" || failed=true; done
+for check in ${checks[@]+"${checks[@]}"}; do wait "$check" || failed=true; done
 [ "$failed" = false ] || exit 1
 
 expected=" ${SLOTS:-} "

@@ -16,13 +16,11 @@ tries=0
 # Keeps the primary's last error for the failure message.
 last_error=""
 standby_streaming() {
-  local state
-  state=$(psql_in "$PRIMARY_CONTAINER" -c "select state from pg_stat_replication where application_name = '$STANDBY'" 2>&1) ||
-    {
-      last_error=$state
-      return 1
-    }
-  [ "$state" = streaming ]
+  if ! ask "$PRIMARY_CONTAINER" "select state from pg_stat_replication where application_name = '$STANDBY'"; then
+    last_error=$error
+    return 1
+  fi
+  [ "$answer" = streaming ]
 }
 reaches_primary() {
   docker exec "$STANDBY" pg_isready -q -h "$PRIMARY_CONTAINER" -p 5432 -t 3 >/dev/null 2>&1

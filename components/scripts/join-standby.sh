@@ -25,16 +25,16 @@ streaming_from_primary() {
 wait_accepting 120 "$PRIMARY_CONTAINER"
 
 # Answers only when it runs and accepts connections.
-if recovery=$(psql_in "$CONTAINER" -c 'select pg_is_in_recovery()' 2>&1) && [ "$recovery" = t ] &&
+if ask "$CONTAINER" 'select pg_is_in_recovery()' && [ "$answer" = t ] &&
   wait_for 30 "$CONTAINER to stream from $PRIMARY_CONTAINER" streaming_from_primary; then
   log "$CONTAINER is a standby streaming from $PRIMARY_CONTAINER"
   exit 0
 fi
 if container_running "$CONTAINER"; then
-  case "$recovery" in
+  case "$answer" in
     t) log "$CONTAINER does not follow $PRIMARY_CONTAINER; stopping it to rejoin" ;;
     f) log "$CONTAINER accepts writes; stopping it to rejoin as a standby of $PRIMARY_CONTAINER" ;;
-    *) log "$CONTAINER does not answer ($recovery); stopping it to rejoin" ;;
+    *) log "$CONTAINER does not answer (${error:-no answer}); stopping it to rejoin" ;;
   esac
   docker stop "$CONTAINER" >/dev/null
 fi

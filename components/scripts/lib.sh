@@ -42,6 +42,17 @@ psql_in() {
 }
 
 accepts_sql() { psql_in "$1" -c 'select 1' >/dev/null 2>&1; }
+
+# ask CONTAINER SQL: sets `answer` to what the query printed and `error` to the last lines of
+# its errors, kept apart: a warning of the docker CLI must not change an answer.
+ask() {
+  local errors status=0
+  errors=$(mktemp)
+  answer=$(psql_in "$1" -c "$2" 2>"$errors") || status=$?
+  error=$(tail -n 2 "$errors")
+  rm -f "$errors"
+  return "$status"
+}
 in_recovery() { [ "$(psql_in "$1" -c 'select pg_is_in_recovery()')" = t ]; }
 
 # wait_recovery_state SECONDS CONTAINER: wait_accepting, and sets `recovery` to what the same
