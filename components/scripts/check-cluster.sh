@@ -44,11 +44,8 @@ IFS='|' read -r recovery databases replication_roles rewind_roles on_primary <<<
 [ "$rewind_roles" = 1 ] ||
   fail "role $REWIND_USER is missing on $PRIMARY_CONTAINER; run pulumi up again to create it"
 
-# slots_of CONTAINER: this cluster's slots on it, one per line.
-slots_of() {
-  psql_in "$1" -v prefix="$SLOT_PREFIX" <<<"select slot_name from pg_replication_slots
-    where slot_type = 'physical' and starts_with(slot_name::text, :'prefix') order by 1"
-}
+# slots_of CONTAINER: this cluster's slots on it, space-separated.
+slots_of() { psql_in "$1" -v prefix="$SLOT_PREFIX" <<<"select $CLUSTER_SLOTS"; }
 drop_slot() {
   psql_in "$1" -v slot="$2" <<<"select pg_drop_replication_slot(slot_name) from pg_replication_slots
     where slot_name = :'slot' and not active" >/dev/null
@@ -90,7 +87,7 @@ for slot in $on_primary; do
   esac
 done
 if [ "$dropped" = true ]; then on_primary=$(slots_of "$PRIMARY_CONTAINER"); fi
-present=" $(tr '\n' ' ' <<<"$on_primary") "
+present=" $on_primary "
 for slot in ${SLOTS:-}; do
   case "$present" in
     *" $slot "*) ;;

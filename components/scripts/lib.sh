@@ -57,9 +57,9 @@ in_recovery() { [ "$(psql_in "$1" -c 'select pg_is_in_recovery()')" = t ]; }
 
 # wait_recovery_state SECONDS CONTAINER: wait_accepting, and sets `recovery` to what the same
 # query answered (t or f): one docker exec less than a wait followed by in_recovery.
+recovery_state() { ask "$1" 'select pg_is_in_recovery()' && recovery=$answer; }
 wait_recovery_state() {
   require_container "$2"
-  recovery_state() { recovery=$(psql_in "$1" -c 'select pg_is_in_recovery()' 2>/dev/null); }
   wait_for "$1" "$2 to accept connections" recovery_state "$2"
 }
 
